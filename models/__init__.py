@@ -1,0 +1,1 @@
+"""lakeocr models: pure PyTorch / NumPy / OpenCV code (no Spark, no Delta, no MLflow)."""
