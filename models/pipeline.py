@@ -1,0 +1,76 @@
+"""The OCR pipeline: a short sequence of calls, each stage an object you can replace.
+
+    detect (chars, words, lines, orientation) -> script id per word -> recognizer per script
+    -> post-OCR stages (clustering, entities, templates), each `Page -> Page`
+
+Stages are duck-typed by the protocols below; `versions` says which weights made the output, so a cache
+on an executor can key the whole pipeline by them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol, Sequence
+
+import numpy as np
+
+from models.geometry import crop_quad
+from models.types import Page
+
+
+class Detector(Protocol):
+    def detect(self, images: Sequence[np.ndarray]) -> list[Page]:
+        """Pages with words (quads, chars, orientation, line ids) and lines; text still empty."""
+
+
+class ScriptIdentifier(Protocol):
+    def classify(self, crops: Sequence[np.ndarray]) -> list[tuple[str, float]]:
+        """(script, confidence) per upright word crop."""
+
+
+class Recognizer(Protocol):
+    def recognize(self, crops: Sequence[np.ndarray]) -> list[tuple[str, float]]:
+        """(text, confidence) per upright word crop."""
+
+
+class PageStage(Protocol):
+    def __call__(self, page: Page) -> Page: ...
+
+
+CROP_HEIGHT = 32
+
+
+@dataclass
+class Pipeline:
+    detector: Detector
+    script_id: ScriptIdentifier | None = None
+    recognizers: dict[str, Recognizer] = field(default_factory=dict)   # script -> recognizer ("*" = any)
+    stages: list[PageStage] = field(default_factory=list)
+    versions: dict[str, str] = field(default_factory=dict)
+    crop_height: int = CROP_HEIGHT
+
+    def run(self, images: Sequence[np.ndarray]) -> list[Page]:
+        pages = self.detector.detect(images)
+        for image, page in zip(images, pages):
+            self._read_words(image, page)
+            for stage in self.stages:
+                page = stage(page)
+        return pages
+
+    def _read_words(self, image: np.ndarray, page: Page) -> None:
+        if not page.words or not (self.recognizers or self.script_id):
+            return
+        crops = [crop_quad(image, w.quad, height=self.crop_height) for w in page.words]
+        if self.script_id is not None:
+            for w, (script, _conf) in zip(page.words, self.script_id.classify(crops)):
+                w.script = script
+        by_model: dict[str, list[int]] = {}
+        for i, w in enumerate(page.words):
+            key = w.script if w.script in self.recognizers else "*"
+            if key in self.recognizers:
+                by_model.setdefault(key, []).append(i)
+        for key, idx in by_model.items():
+            results = self.recognizers[key].recognize([crops[i] for i in idx])
+            for i, (text, conf) in zip(idx, results):
+                page.words[i].text, page.words[i].conf = text, float(conf)
+        for line in page.lines:
+            line.text = " ".join(page.words[i].text for i in line.word_ids if page.words[i].text)
