@@ -12,6 +12,7 @@ import sys
 # name -> (module, one-line help). Modules must follow jobs -> udfs -> models imports.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "synth": ("models.synth.cli", "render synthetic documents, crops and galleries"),
+    "train": ("jobs.train", "train a model (detector, recognizer, script) and log it to MLflow"),
 }
 
 

@@ -1,0 +1,1 @@
+"""Post-OCR: clustering (lines, blocks, reading order, key->value), named entities, templates."""

@@ -1,0 +1,49 @@
+"""Names -> builders: the one place that assembles the shipped pipeline from `models/weights/`.
+
+Contract with the stage packages (each exposes a predictor with a classmethod
+`from_weights(name, weights_dir, device)` and a `.version` attribute = the first 12 hex digits of the
+weights' sha256, so every output row can say which weights made it):
+- models.detection.predictor.DetectionPredictor      weights "detector"
+- models.script_id.predictor.ScriptPredictor          weights "script_id"
+- models.recognition.predictor.RecognitionPredictor   weights "recognizer_<script>" or "recognizer"
+- models.postocr.stages.default_stages()              list of Page -> Page stages
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from models.pipeline import Pipeline
+from models.weights import WEIGHTS_DIR
+
+
+def _exists(name: str, weights_dir: Path) -> bool:
+    return (weights_dir / f"{name}.pt").exists() and (weights_dir / f"{name}.json").exists()
+
+
+def load_pipeline(weights_dir: str | Path = WEIGHTS_DIR, device: str = "cpu", with_postocr: bool = True) -> Pipeline:
+    from models.detection.predictor import DetectionPredictor
+
+    weights_dir = Path(weights_dir)
+    detector = DetectionPredictor.from_weights("detector", weights_dir, device)
+    versions = {"detector": detector.version}
+    script_id = None
+    if _exists("script_id", weights_dir):
+        from models.script_id.predictor import ScriptPredictor
+        script_id = ScriptPredictor.from_weights("script_id", weights_dir, device)
+        versions["script_id"] = script_id.version
+    recognizers = {}
+    for path in sorted(weights_dir.glob("recognizer*.pt")):
+        from models.recognition.predictor import RecognitionPredictor
+        name = path.stem
+        rec = RecognitionPredictor.from_weights(name, weights_dir, device)
+        recognizers[name.split("_", 1)[1] if "_" in name else "*"] = rec
+        versions[name] = rec.version
+    stages = []
+    if with_postocr:
+        try:
+            from models.postocr.stages import default_stages
+            stages = default_stages()
+        except ModuleNotFoundError:
+            stages = []
+    return Pipeline(detector=detector, script_id=script_id, recognizers=recognizers, stages=stages,
+                    versions=versions)
