@@ -13,6 +13,8 @@ import sys
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "synth": ("models.synth.cli", "render synthetic documents, crops and galleries"),
     "train": ("jobs.train", "train a model (detector, recognizer, script) and log it to MLflow"),
+    "ocr": ("jobs.ocr_cli", "OCR images or folders to <stem>.json files (no Spark)"),
+    "evaluate": ("jobs.evaluate", "score an engine (lakeocr, tesseract, rapidocr) on labelled dataset folders"),
 }
 
 

@@ -1,0 +1,234 @@
+"""The nightly digitization job: archive files -> OCR pages -> Delta tables.
+
+    binaryFile(source)  -> doc_id = sha256(content)
+    anti-join documents on (doc_id, model_version)      incremental: only what this version has not done
+    repartition by doc_id, drop duplicate contents
+    mapInPandas(udfs.ocr.ocr_partitions)                 one pipeline per Python worker, one row per page
+    persist, then MERGE into pages, words, lines, entities, fields, errors, and documents last
+    runs row: written 'running' at start, finished at the end
+
+`documents` is written last and is what the incremental filter reads, so a crash before it leaves nothing
+half-done that a rerun would skip; the other tables' MERGEs on natural keys make the rerun insert nothing
+twice. Re-running the same night is a no-op (zero documents to do, one new `runs` row says so).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field, replace
+from typing import Callable
+
+from udfs.ocr import OcrConfig, PipelineSource, ocr_partitions
+from udfs.schema import PAGE_ROW
+
+# table -> how its rows come out of the persisted page rows (documents last: it marks a document done)
+WRITE_ORDER = ("pages", "words", "lines", "entities", "fields", "errors", "documents")
+
+
+@dataclass(frozen=True)
+class NightlyConfig:
+    source: str                              # folder or object-store prefix of documents
+    lake: str                                # root of the Delta tables
+    run_date: dt.date | None = None          # partition of this run's rows (default: today, UTC)
+    path_glob: str = "*"                     # binaryFile pathGlobFilter
+    tasks: int = 0                           # UDF partitions (0 = 2 x default parallelism)
+    ocr: OcrConfig = field(default_factory=OcrConfig)
+    progress_every_s: float = 5.0            # 0 = no progress line
+
+    def __post_init__(self) -> None:
+        if not self.source or not self.lake:
+            raise ValueError("NightlyConfig needs a source and a lake")
+        if self.tasks < 0 or self.progress_every_s < 0:
+            raise ValueError(f"tasks and progress_every_s must be >= 0, got {self}")
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    run_id: str
+    run_date: dt.date
+    model_name: str
+    model_version: str
+    n_seen: int
+    n_skipped: int
+    n_docs: int
+    n_pages: int
+    n_errors: int
+    duration_s: float
+    ocr_s: float
+
+    @property
+    def pages_per_s(self) -> float:
+        return self.n_pages / self.ocr_s if self.ocr_s > 0 else 0.0
+
+    def line(self) -> str:
+        return (f"[nightly] run {self.run_id}: model {self.model_name} v{self.model_version} | "
+                f"{self.n_seen} files seen, {self.n_skipped} already done, {self.n_docs} processed "
+                f"({self.n_pages} pages, {self.n_errors} errors) | {self.duration_s:.1f} s total, "
+                f"{self.pages_per_s:.2f} pages/s in OCR")
+
+
+class Progress:
+    """Driver-side progress line from accumulators that the UDF bumps per Arrow batch."""
+
+    def __init__(self, spark, total_docs: int, every_s: float, log: Callable[[str], None]):
+        sc = spark.sparkContext
+        self.docs, self.pages, self.errors = sc.accumulator(0), sc.accumulator(0), sc.accumulator(0)
+        self.total, self.every_s, self.log = total_docs, every_s, log
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self.t0 = time.perf_counter()
+
+    def on_batch(self):
+        docs, pages, errors = self.docs, self.pages, self.errors   # accumulators travel, not self
+
+        def bump(out) -> None:
+            err = out["error_stage"].notna()
+            docs.add(int(out["doc_id"].nunique()))
+            pages.add(int((~err).sum()))
+            errors.add(int(err.sum()))
+        return bump
+
+    def line(self) -> str:
+        dt_s = time.perf_counter() - self.t0
+        return (f"[nightly] {self.docs.value}/{self.total} documents, {self.pages.value} pages, "
+                f"{self.errors.value} errors | {self.pages.value / dt_s if dt_s else 0:.2f} pages/s")
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.every_s):
+            self.log(self.line())
+
+    def __enter__(self):
+        if self.every_s > 0:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+
+
+def new_run_id(run_date: dt.date) -> str:
+    return f"{run_date:%Y%m%d}-{uuid.uuid4().hex[:8]}"
+
+
+def list_documents(spark, source: str, path_glob: str = "*"):
+    """(path, length, content, doc_id) of every file under `source` (recursively)."""
+    from pyspark.sql import functions as F
+
+    files = (spark.read.format("binaryFile").option("recursiveFileLookup", "true")
+             .option("pathGlobFilter", path_glob).load(source))
+    return files.select("path", "length", "content", F.sha2("content", 256).alias("doc_id"))
+
+
+def documents_to_do(spark, files, lake: str, model_version: str, tasks: int):
+    """Files whose (doc_id, model_version) is not in `documents`, one row per distinct content."""
+    from pyspark.sql import functions as F
+
+    from jobs.tables import read_table
+
+    done = (read_table(spark, lake, "documents").where(F.col("model_version") == model_version)
+            .select("doc_id").distinct())
+    todo = files.join(F.broadcast(done), "doc_id", "left_anti")
+    return todo.repartition(tasks, "doc_id").dropDuplicates(["doc_id"])
+
+
+def table_rows(pages_df, name: str):
+    """The rows of table `name` out of the persisted PAGE_ROW frame (+ run_id, run_date, processed_at)."""
+    from pyspark.sql import functions as F
+
+    ok = pages_df.where(F.col("error_stage").isNull())
+    key = ["doc_id", "model_version"]
+    if name == "pages":
+        return ok.withColumn("n_words", F.size("words"))
+    if name in ("words", "lines", "entities", "fields"):
+        extra = ["template_id"] if name == "fields" else []
+        return ok.select(*key, "page", *extra, "run_id", "run_date",
+                         F.explode(name).alias("x")).select(*key, "page", *extra, "run_id", "run_date", "x.*")
+    if name == "errors":
+        return pages_df.where(F.col("error_stage").isNotNull()).select(
+            *key, "path", F.col("error_stage").alias("stage"), "error_class",
+            F.col("error_message").alias("message"), "run_id", "run_date")
+    if name == "documents":
+        return pages_df.where(F.col("page") <= 1).withColumn(
+            "status", F.when(F.col("error_stage").isNull(), F.lit("ok")).otherwise(F.lit("error")))
+    raise ValueError(f"no rows rule for table {name!r}")
+
+
+def _runs_row(spark, summary: RunSummary | None, base: dict, status: str):
+    from pyspark.sql import functions as F
+
+    from jobs.tables import spark_schema
+    from udfs.schema import TABLES
+
+    row = dict(base, status=status, finished_at=None, **{k: None for k in (
+        "n_seen", "n_skipped", "n_docs", "n_pages", "n_errors", "duration_s", "ocr_s", "pages_per_s")})
+    if summary is not None:
+        row.update(finished_at=dt.datetime.now(dt.timezone.utc), n_seen=summary.n_seen,
+                   n_skipped=summary.n_skipped, n_docs=summary.n_docs, n_pages=summary.n_pages,
+                   n_errors=summary.n_errors, duration_s=summary.duration_s, ocr_s=summary.ocr_s,
+                   pages_per_s=summary.pages_per_s)
+    schema = spark_schema(TABLES["runs"].schema)
+    return spark.createDataFrame([tuple(row[f.name] for f in schema.fields)], schema).withColumn(
+        "run_date", F.to_date(F.lit(base["run_date"].isoformat())))
+
+
+def run_nightly(spark, config: NightlyConfig, source: PipelineSource, mlflow_run_id: str | None = None,
+                log: Callable[[str], None] = print) -> RunSummary:
+    """Run one night over `config.source` with the pipeline `source` (already resolved to a version)."""
+    from pyspark import StorageLevel
+    from pyspark.sql import functions as F
+
+    from jobs.tables import commit_metadata, ensure_tables, merge_rows
+    from jobs.tables import spark_schema
+
+    t_start = time.perf_counter()
+    ref = source.ref
+    run_date = config.run_date or dt.datetime.now(dt.timezone.utc).date()
+    run_id = new_run_id(run_date)
+    tasks = config.tasks or 2 * spark.sparkContext.defaultParallelism
+    ensure_tables(spark, config.lake)
+    commit_metadata(spark, {"run_id": run_id, "model_name": ref.name, "model_version": str(ref.version),
+                            "component_versions": dict(ref.component_versions), "mlflow_run_id": mlflow_run_id})
+    base = {"run_id": run_id, "run_date": run_date, "started_at": dt.datetime.now(dt.timezone.utc),
+            "source": config.source, "model_name": ref.name, "model_version": str(ref.version),
+            "component_versions": dict(ref.component_versions), "mlflow_run_id": mlflow_run_id}
+    try:
+        merge_rows(spark, config.lake, "runs", _runs_row(spark, None, base, "running"), update=True)
+        files = list_documents(spark, config.source, config.path_glob)
+        n_seen = files.select("path").count()
+        todo = documents_to_do(spark, files, config.lake, str(ref.version), tasks).persist(StorageLevel.DISK_ONLY)
+        n_todo = todo.count()
+        log(f"[nightly] run {run_id}: {n_seen} files, {n_todo} to process with {ref.name} v{ref.version}")
+        t_ocr = time.perf_counter()
+        progress = Progress(spark, n_todo, config.progress_every_s, log)
+        pages_df = (todo.select("path", "content", "doc_id")
+                    .mapInPandas(ocr_partitions(source, config.ocr, progress.on_batch()), spark_schema(PAGE_ROW))
+                    .withColumn("run_id", F.lit(run_id))
+                    .withColumn("run_date", F.to_date(F.lit(run_date.isoformat())))
+                    .withColumn("processed_at", F.current_timestamp())
+                    .persist(StorageLevel.MEMORY_AND_DISK))
+        with progress:
+            counts = pages_df.groupBy(F.col("error_stage").isNull().alias("ok")).count().collect()
+        ocr_s = time.perf_counter() - t_ocr
+        if config.progress_every_s > 0 and n_todo:
+            log(progress.line())
+        by_ok = {r["ok"]: r["count"] for r in counts}
+        for name in WRITE_ORDER if n_todo else ():
+            merge_rows(spark, config.lake, name, table_rows(pages_df, name))
+        pages_df.unpersist()
+        todo.unpersist()
+        summary = RunSummary(run_id, run_date, ref.name, str(ref.version), n_seen, n_seen - n_todo, n_todo,
+                             by_ok.get(True, 0), by_ok.get(False, 0), time.perf_counter() - t_start, ocr_s)
+        merge_rows(spark, config.lake, "runs", _runs_row(spark, summary, base, "ok"), update=True)
+        log(summary.line())
+        return summary
+    except BaseException:
+        merge_rows(spark, config.lake, "runs", _runs_row(spark, None, base, "failed"), update=True)
+        raise
+    finally:
+        commit_metadata(spark, None)
+
+
+def with_run_date(config: NightlyConfig, run_date: dt.date) -> NightlyConfig:
+    return replace(config, run_date=run_date)

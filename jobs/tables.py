@@ -1,0 +1,99 @@
+"""The lake: Delta tables declared in udfs/schema.py (TABLES), created here and written with MERGE.
+
+Layout: `<lake>/<table>/`, partitioned by `run_date` (nightly appends land in one partition; queries by date
+prune), change data feed on (`delta.enableChangeDataFeed`), so downstream jobs read what changed with
+`readChangeFeed`. Every write is `MERGE INTO t USING s ON <natural key> WHEN NOT MATCHED THEN INSERT *`:
+re-running a crashed or finished night inserts nothing twice. Each commit carries the run id and model
+versions in `userMetadata` (DESCRIBE HISTORY / delta-rs `history()` show it).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+
+from udfs.schema import TABLES, TableSpec
+
+TABLE_PROPERTIES = {
+    "delta.enableChangeDataFeed": "true",
+    "delta.appendOnly": "false",
+}
+_USER_METADATA = "spark.databricks.delta.commitInfo.userMetadata"
+
+
+def table_path(lake: str | Path, name: str) -> str:
+    if name not in TABLES:
+        raise ValueError(f"unknown table {name!r}; tables are {', '.join(TABLES)}")
+    return str(Path(lake) / name) if "://" not in str(lake) else f"{str(lake).rstrip('/')}/{name}"
+
+
+def spark_schema(schema: pa.Schema):
+    """The Spark StructType of an Arrow schema (one declaration serves Spark, delta-rs and DuckDB)."""
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    return from_arrow_schema(schema)
+
+
+def ensure_table(spark, lake: str | Path, spec: TableSpec) -> None:
+    from delta.tables import DeltaTable
+
+    builder = (DeltaTable.createIfNotExists(spark).location(table_path(lake, spec.name))
+               .addColumns(spark_schema(spec.schema)).partitionedBy(*spec.partition_by))
+    for key, value in TABLE_PROPERTIES.items():
+        builder = builder.property(key, value)
+    builder.execute()
+
+
+def ensure_tables(spark, lake: str | Path) -> None:
+    """Create every table that does not exist yet (idempotent)."""
+    for spec in TABLES.values():
+        ensure_table(spark, lake, spec)
+
+
+def commit_metadata(spark, metadata: dict | None) -> None:
+    """Stamp the following Delta commits of this session with `metadata` (None clears it)."""
+    if metadata is None:
+        spark.conf.unset(_USER_METADATA)
+    else:
+        spark.conf.set(_USER_METADATA, json.dumps(metadata, sort_keys=True))
+
+
+def conform(df, spec: TableSpec):
+    """`df` with exactly the table's columns, in order, cast to its types; a missing column is an error."""
+    from pyspark.sql import functions as F
+
+    target = spark_schema(spec.schema)
+    missing = [f.name for f in target.fields if f.name not in df.columns]
+    if missing:
+        raise ValueError(f"rows for table {spec.name} lack columns {missing}")
+    return df.select([F.col(f.name).cast(f.dataType).alias(f.name) for f in target.fields])
+
+
+def merge_rows(spark, lake: str | Path, name: str, df, update: bool = False) -> None:
+    """MERGE `df` into table `name` on its natural key: insert the new keys; `update=True` also overwrites
+    matched rows (only the `runs` table, whose row is written at start and finished at the end)."""
+    from delta.tables import DeltaTable
+
+    spec = TABLES[name]
+    cond = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in spec.keys)
+    merge = DeltaTable.forPath(spark, table_path(lake, name)).alias("t").merge(conform(df, spec).alias("s"), cond)
+    if update:
+        merge = merge.whenMatchedUpdateAll()
+    merge.whenNotMatchedInsertAll().execute()
+
+
+def read_table(spark, lake: str | Path, name: str):
+    return spark.read.format("delta").load(table_path(lake, name))
+
+
+def register_views(spark, lake: str | Path) -> list[str]:
+    """Temp views named like the tables (for Spark SQL); returns the names registered."""
+    from delta.tables import DeltaTable
+
+    names = []
+    for name in TABLES:
+        if DeltaTable.isDeltaTable(spark, table_path(lake, name)):
+            read_table(spark, lake, name).createOrReplaceTempView(name)
+            names.append(name)
+    return names

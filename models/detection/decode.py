@@ -1,0 +1,185 @@
+"""Head maps -> characters, words, lines and orientation, without NMS (the inverse of targets.encode).
+
+1. characters: local maxima of the centerness map (3x3 max-pool trick) above `center_thr`; each peak
+   gives one box from its FCOS distances and one exact centre from its offset;
+2. words: connected components (4-connectivity) of the link map above `link_thr`, every peak cell
+   added so that each character falls in a component; characters of one component form a word;
+3. orientation: per word the argmax of its summed orientation probabilities, per page the majority
+   over characters;
+4. quads: characters are ordered along the reading direction, the word quad is the rectangle around its
+   characters aligned with the line through their centres; words are grouped into lines by geometry
+   (same orientation, overlapping across the reading direction, a gap below `line_gap` heights).
+
+Coordinates are pixels of the map's input image (the predictor rescales them to the original page).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from models.geometry import order_quad
+from models.types import Char, Line, Page, Word
+
+MIN_SPAN = 4.0      # a word's skew is estimated only over at least this many character heights
+MAX_SKEW = 15.0     # degrees
+
+
+@dataclass(frozen=True)
+class DecodeConfig:
+    center_thr: float = 0.3
+    link_thr: float = 0.5
+    line_gap: float = 1.5          # max gap between words of a line, in word heights
+    line_overlap: float = 0.5      # min overlap across the reading direction, fraction of the smaller height
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def find_peaks(center: torch.Tensor, thr: float) -> torch.Tensor:
+    """(h, w) probabilities -> (n, 2) long tensor of (row, col) local maxima above thr (3x3 max-pool)."""
+    pooled = F.max_pool2d(center[None, None], 3, stride=1, padding=1)[0, 0]
+    return torch.nonzero((center == pooled) & (center > thr))
+
+
+def rotated_rect(points: np.ndarray, angle_deg: float) -> np.ndarray:
+    """Rectangle around points aligned with a reading direction (degrees clockwise from +x), as a quad
+    TL, TR, BR, BL of that reading direction."""
+    t = np.radians(angle_deg)
+    d = np.array([np.cos(t), np.sin(t)])
+    n = np.array([-np.sin(t), np.cos(t)])
+    pts = np.asarray(points, np.float64).reshape(-1, 2)
+    u, v = pts @ d, pts @ n
+    u0, u1, v0, v1 = u.min(), u.max(), v.min(), v.max()
+    return np.stack([u0 * d + v0 * n, u1 * d + v0 * n, u1 * d + v1 * n, u0 * d + v1 * n]).astype(np.float32)
+
+
+def _word_angle(centres: np.ndarray, orientation: int, height: float) -> float:
+    """Reading direction of a word or line in degrees: the orientation, refined by the line through the
+    character centres when they span at least MIN_SPAN heights (kept within MAX_SKEW degrees)."""
+    base = float(orientation)
+    if len(centres) < 3:
+        return base
+    c = centres - centres.mean(axis=0)
+    _, _, vt = np.linalg.svd(c, full_matrices=False)
+    d = vt[0]
+    if np.ptp(c @ d) < MIN_SPAN * height:
+        return base
+    ref = np.array([np.cos(np.radians(base)), np.sin(np.radians(base))])
+    if d @ ref < 0:
+        d = -d
+    ang = float(np.degrees(np.arctan2(d[1], d[0])))
+    delta = (ang - base + 180) % 360 - 180
+    return base + delta if abs(delta) <= MAX_SKEW else base
+
+
+def _box_quad(box: np.ndarray, angle: float) -> np.ndarray:
+    x0, y0, x1, y1 = box
+    return order_quad(np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float32), angle)
+
+
+def decode_maps(maps: dict[str, torch.Tensor], stride: int, size: tuple[int, int],
+                cfg: DecodeConfig = DecodeConfig()) -> Page:
+    """One image's head maps (C, h, w) -> Page of `size` = (width, height) with chars, words, lines and
+    orientation. `maps` hold raw logits as the model returns them."""
+    width, height = size
+    center = torch.sigmoid(maps["center"][0].float())
+    peaks = find_peaks(center, cfg.center_thr)
+    if len(peaks) == 0:
+        return Page(width=width, height=height)
+    ii, jj = peaks[:, 0], peaks[:, 1]
+    dist = torch.exp(maps["box"][:, ii, jj].float()).T.numpy() * stride          # (n, 4) l, t, r, b
+    off = maps["offset"][:, ii, jj].float().T.numpy() * stride
+    px = (jj.numpy() + 0.5) * stride
+    py = (ii.numpy() + 0.5) * stride
+    boxes = np.stack([px - dist[:, 0], py - dist[:, 1], px + dist[:, 2], py + dist[:, 3]], 1)
+    centres = np.stack([px + off[:, 0], py + off[:, 1]], 1)
+    scores = center[ii, jj].numpy()
+
+    link = (torch.sigmoid(maps["link"][0].float()) > cfg.link_thr).numpy().astype(np.uint8)
+    link[ii.numpy(), jj.numpy()] = 1
+    _, labels = cv2.connectedComponents(link, connectivity=4)
+    comp = labels[ii.numpy(), jj.numpy()]
+    orient_prob = torch.softmax(maps["orient"].float(), dim=0)                  # (4, h, w)
+    orient_sum = np.zeros((labels.max() + 1, 4), np.float64)
+    np.add.at(orient_sum, labels.ravel(), orient_prob.reshape(4, -1).T.numpy())
+    page_orient = int(np.bincount(orient_sum[comp].argmax(axis=1), minlength=4).argmax()) * 90
+
+    words = []
+    for label in np.unique(comp):
+        idx = np.nonzero(comp == label)[0]
+        orientation = int(orient_sum[label].argmax()) * 90
+        words.append(_make_word(boxes[idx], centres[idx], scores[idx], orientation))
+    page = Page(width=width, height=height, words=words, orientation=page_orient)
+    group_lines(page, cfg)
+    return page
+
+
+def _make_word(boxes: np.ndarray, centres: np.ndarray, scores: np.ndarray, orientation: int) -> Word:
+    """Characters of one word (ordered along the reading direction) and its rotated quad."""
+    sizes = boxes[:, 2] - boxes[:, 0] if orientation % 180 else boxes[:, 3] - boxes[:, 1]
+    angle = _word_angle(centres, orientation, float(np.median(sizes)))
+    t = np.radians(angle)
+    order = np.argsort(centres @ np.array([np.cos(t), np.sin(t)]))
+    chars = [Char("", _box_quad(boxes[k], angle), float(scores[k])) for k in order]
+    corners = np.concatenate([c.quad for c in chars])
+    return Word(quad=rotated_rect(corners, angle), conf=float(scores.mean()), orientation=orientation,
+                chars=chars)
+
+
+def _frame(word: Word) -> tuple[float, float, float, float]:
+    """(u0, u1, v0, v1): extent of a word along and across its page's reading direction."""
+    t = np.radians(word.orientation)
+    d = np.array([np.cos(t), np.sin(t)])
+    n = np.array([-np.sin(t), np.cos(t)])
+    q = np.asarray(word.quad, np.float64)
+    u, v = q @ d, q @ n
+    return u.min(), u.max(), v.min(), v.max()
+
+
+def group_lines(page: Page, cfg: DecodeConfig = DecodeConfig()) -> None:
+    """Group words into lines (in place): union-find over word pairs of the same orientation that overlap
+    across the reading direction and are close along it; words are reordered line by line, reading order."""
+    n = len(page.words)
+    ext = [_frame(w) for w in page.words]
+    parent = list(range(n))
+
+    def find(a: int) -> int:
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    if n > 1:
+        e = np.asarray(ext)                                   # (n, 4) u0, u1, v0, v1
+        o = np.asarray([w.orientation for w in page.words])
+        h = e[:, 3] - e[:, 2]
+        overlap = np.minimum(e[:, None, 3], e[None, :, 3]) - np.maximum(e[:, None, 2], e[None, :, 2])
+        gap = np.maximum(e[:, None, 0], e[None, :, 0]) - np.minimum(e[:, None, 1], e[None, :, 1])
+        join = ((o[:, None] == o[None, :]) & (overlap >= cfg.line_overlap * np.minimum(h[:, None], h[None, :]))
+                & (gap <= cfg.line_gap * np.maximum(h[:, None], h[None, :])))
+        for a, b in zip(*np.nonzero(np.triu(join, 1))):
+            parent[find(int(a))] = find(int(b))
+    groups: dict[int, list[int]] = {}
+    for a in range(n):
+        groups.setdefault(find(a), []).append(a)
+    # reading order: lines by their position across the reading direction, words along it
+    lines = sorted(groups.values(), key=lambda g: (min(ext[i][2] for i in g), min(ext[i][0] for i in g)))
+    words, out_lines = [], []
+    for li, g in enumerate(lines):
+        g = sorted(g, key=lambda i: ext[i][0])
+        ids = []
+        for i in g:
+            w = page.words[i]
+            w.line_id = li
+            ids.append(len(words))
+            words.append(w)
+        centres = np.concatenate([[c.quad.mean(axis=0) for c in words[k].chars] or [words[k].quad.mean(axis=0)]
+                                  for k in ids])
+        angle = _word_angle(centres, words[ids[0]].orientation, float(np.median([ext[i][3] - ext[i][2] for i in g])))
+        corners = np.concatenate([words[k].quad for k in ids])
+        out_lines.append(Line(quad=rotated_rect(corners, angle), word_ids=ids))
+    page.words, page.lines = words, out_lines

@@ -1,0 +1,115 @@
+"""DetectionPredictor: numpy pages in, typed `Page`s out (doctr-style predictor).
+
+It owns the pre- and post-processing: input checks, gray conversion, resizing so that the long side is
+`max_side`, padding to the network's multiple (white), batching, `torch.inference_mode`, decoding
+(models.detection.decode), un-padding and scaling every quad back to the original page's pixels.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Sequence
+
+import cv2
+import numpy as np
+import torch
+
+from models.detection.data import to_gray, transform_page
+from models.detection.decode import DecodeConfig, decode_maps
+from models.detection.model import Detector, DetectorConfig
+from models.types import Page
+from models.weights import WEIGHTS_DIR, load_weights
+
+MAX_PIXELS = 100_000_000      # larger inputs are refused (decompression bombs, wrong arrays)
+
+
+@dataclass(frozen=True)
+class PredictorConfig:
+    max_side: int = 1600          # pages are resized so that their long side is this many pixels
+    batch_size: int = 4
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def check_image(image: np.ndarray, index: int = 0) -> None:
+    """Raise ValueError unless `image` is a non-empty HxW or HxWx3 uint8 array of reasonable size."""
+    if not isinstance(image, np.ndarray):
+        raise ValueError(f"image {index}: expected a numpy array, got {type(image).__name__}")
+    if image.dtype != np.uint8:
+        raise ValueError(f"image {index}: expected dtype uint8, got {image.dtype}")
+    if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] != 3):
+        raise ValueError(f"image {index}: expected HxW gray or HxWx3 RGB, got shape {image.shape}")
+    if image.shape[0] < 1 or image.shape[1] < 1:
+        raise ValueError(f"image {index}: empty image of shape {image.shape}")
+    if image.shape[0] * image.shape[1] > MAX_PIXELS:
+        raise ValueError(f"image {index}: {image.shape[1]}x{image.shape[0]} exceeds {MAX_PIXELS} pixels")
+
+
+class DetectionPredictor:
+    def __init__(self, model: Detector, config: PredictorConfig = PredictorConfig(),
+                 decode: DecodeConfig = DecodeConfig(), device: str = "cpu", version: str = "untrained"):
+        self.model = model.to(device).eval()
+        self.config = config
+        self.decode_config = decode
+        self.device = torch.device(device)
+        self.version = version
+
+    @classmethod
+    def from_weights(cls, name: str = "detector", weights_dir: str | Path = WEIGHTS_DIR,
+                     device: str = "cpu") -> "DetectionPredictor":
+        """Build from `<weights_dir>/<name>.pt` + `.json` (see models.weights and jobs/train_detector.py)."""
+        state, config = load_weights(name, weights_dir)
+        model = Detector(DetectorConfig.from_dict(config["architecture"]))
+        model.load_state_dict(state)
+        decode = DecodeConfig(**config.get("decode", {}))
+        pcfg = PredictorConfig(**config.get("predictor", {}))
+        return cls(model, pcfg, decode, device, version=str(config.get("sha256", "untrained"))[:12])
+
+    def config_dict(self) -> dict:
+        """What travels next to the weights: architecture, normalisation, predictor and decode settings."""
+        return {"architecture": self.model.cfg.to_dict(), "predictor": self.config.to_dict(),
+                "decode": self.decode_config.to_dict(),
+                "normalisation": {"gray": True, "mean": self.model.cfg.mean, "std": self.model.cfg.std}}
+
+    def _prepare(self, image: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
+        """Gray page resized so that its long side is max_side; returns (array, (sx, sy))."""
+        gray = to_gray(image)
+        h, w = gray.shape
+        s = self.config.max_side / max(h, w)
+        nw, nh = max(1, round(w * s)), max(1, round(h * s))
+        interp = cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR
+        return cv2.resize(gray, (nw, nh), interpolation=interp), (nw / w, nh / h)
+
+    def _batch_tensor(self, arrays: list[np.ndarray]) -> torch.Tensor:
+        m = self.model.cfg.pad_multiple
+        H = -(-max(a.shape[0] for a in arrays) // m) * m
+        W = -(-max(a.shape[1] for a in arrays) // m) * m
+        batch = np.full((len(arrays), 1, H, W), 255, np.uint8)
+        for i, a in enumerate(arrays):
+            batch[i, 0, :a.shape[0], :a.shape[1]] = a
+        x = torch.from_numpy(batch).to(self.device).float().div_(255.0)
+        return (x - self.model.cfg.mean) / self.model.cfg.std
+
+    def detect(self, images: Sequence[np.ndarray]) -> list[Page]:
+        """Detect characters, words, lines and orientation on each page (HxW gray or HxWx3 RGB uint8).
+        Quads are in pixels of the given images; text stays empty."""
+        if isinstance(images, np.ndarray):
+            raise ValueError("detect takes a sequence of images; wrap a single page in a list")
+        for i, image in enumerate(images):
+            check_image(image, i)
+        pages: list[Page] = []
+        bs = max(1, self.config.batch_size)
+        stride = self.model.cfg.stride
+        with torch.inference_mode():
+            for start in range(0, len(images), bs):
+                chunk = images[start:start + bs]
+                prepared = [self._prepare(im) for im in chunk]
+                out = self.model(self._batch_tensor([a for a, _ in prepared]))
+                for k, (image, (arr, (sx, sy))) in enumerate(zip(chunk, prepared)):
+                    h, w = -(-arr.shape[0] // stride), -(-arr.shape[1] // stride)
+                    maps = {name: v[k, :, :h, :w].cpu() for name, v in out.items()}
+                    page = decode_maps(maps, stride, (arr.shape[1], arr.shape[0]), self.decode_config)
+                    scaled = transform_page(page, (1 / sx, 1 / sy), size=(image.shape[1], image.shape[0]))
+                    pages.append(scaled)
+        return pages

@@ -1,0 +1,464 @@
+"""Text clustering: words -> lines -> blocks -> reading order, and key -> value pairing.
+
+Rule-based and geometric. Everything is computed in the *page frame*: the page rotated so that the
+dominant reading direction of the words (median of their TL->TR angles) is +x, so rotated or skewed pages
+cluster like upright ones. In that frame each word is an axis-aligned box (x0, y0, x1, y1).
+
+Terms
+    line     words on one baseline separated by ordinary word spacing (a wide gap, e.g. between a
+             receipt item and its price or between two columns, starts a new line: this is the SROIE
+             "text segment" convention);
+    row      lines that share a baseline (a table row, a receipt row, a "key: value" row);
+    block    a paragraph (lines stacked with small leading and overlapping x-extents) or a table
+             (consecutive rows of short lines); its lines are in reading order (row-major for tables);
+    segment  a line split after every word that ends with a colon: the unit of key -> value pairing.
+Reading order: recursive XY-cut over blocks, cutting at each level along the widest whitespace gap
+(relative to text height), so two text columns are read column by column and a table row by row.
+Word indices are never changed: reading order is recorded as the order of `page.lines`/`page.blocks`
+and as `page.meta["reading_order"]` (word indices).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from models.geometry import quad_angle, union_quad
+from models.types import Block, Line, Page
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    line_center_tol: float = 0.45    # |centre dy| <= tol * height to continue a line
+    word_gap: float = 1.6            # largest gap inside a line, in text heights
+    block_gap: float = 0.9           # largest leading between lines of a paragraph, in heights
+    table_row_gap: float = 1.8       # largest gap between rows of one table, in heights
+    short_line: float = 0.3          # a line narrower than this share of the text width is "short"
+    segment_gap: float = 0.8         # a wider gap inside a line also ends a key/value segment, in heights
+    stack_gap: float = 0.5           # labels stacked this close (in heights) and centred form one label
+    value_max_lines: int = 4         # a value continues on at most this many lines
+    value_max_gap: float = 0.5       # key -> right value: largest gap, as a share of the text width
+    value_below_gap: float = 2.0     # key -> value below: largest gap, in heights
+    header_max_words: int = 4        # a table header is a short label
+    header_max_rows: int = 12        # a table header pairs with at most this many cells below
+
+
+def page_frame(page: Page) -> tuple[float, np.ndarray, np.ndarray]:
+    """(angle in degrees, (N, 4) boxes x0 y0 x1 y1 in the de-rotated frame, (N,) text heights)."""
+    if not page.words:
+        return 0.0, np.zeros((0, 4), np.float32), np.zeros(0, np.float32)
+    quads = np.stack([np.asarray(w.quad, np.float64) for w in page.words])
+    angles = np.array([quad_angle(q) for q in quads])
+    # circular median-ish: average unit vectors weighted by word length
+    lengths = np.linalg.norm(quads[:, 1] - quads[:, 0], axis=1) + 1e-6
+    ang = float(np.degrees(np.arctan2((np.sin(np.radians(angles)) * lengths).sum(),
+                                      (np.cos(np.radians(angles)) * lengths).sum())))
+    t = np.radians(-ang)
+    rot = np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]])
+    pts = quads @ rot.T
+    boxes = np.concatenate([pts.min(axis=1), pts.max(axis=1)], axis=1).astype(np.float32)
+    heights = np.maximum(boxes[:, 3] - boxes[:, 1], 1.0)
+    return ang, boxes, heights
+
+
+def _union(boxes: np.ndarray, ids) -> np.ndarray:
+    b = boxes[list(ids)]
+    return np.array([b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()], np.float32)
+
+
+def _v_overlap(a: np.ndarray, b: np.ndarray) -> float:
+    """Vertical overlap of two boxes over the smaller height."""
+    inter = min(a[3], b[3]) - max(a[1], b[1])
+    return float(inter / max(1e-6, min(a[3] - a[1], b[3] - b[1])))
+
+
+def _h_overlap(a: np.ndarray, b: np.ndarray) -> float:
+    inter = min(a[2], b[2]) - max(a[0], b[0])
+    return float(inter / max(1e-6, min(a[2] - a[0], b[2] - b[0])))
+
+
+def group_lines(boxes: np.ndarray, heights: np.ndarray, cfg: ClusterConfig) -> list[list[int]]:
+    """Words (frame boxes) -> lines of word indices, each left to right, lines sorted top to bottom."""
+    lines: list[list[int]] = []
+    for i in np.argsort(boxes[:, 0], kind="stable"):
+        best, best_cost = None, None
+        cy = (boxes[i, 1] + boxes[i, 3]) / 2
+        for li, ln in enumerate(lines):
+            last = ln[-1]
+            h = max(heights[last], heights[i])
+            gap = boxes[i, 0] - boxes[last, 2]
+            dy = abs(cy - (boxes[last, 1] + boxes[last, 3]) / 2)
+            if gap < -0.3 * h or gap > cfg.word_gap * h or dy > cfg.line_center_tol * h:
+                continue
+            if max(heights[last], heights[i]) > 2.2 * min(heights[last], heights[i]):
+                continue
+            cost = max(gap, 0) / h + 2 * dy / h
+            if best_cost is None or cost < best_cost:
+                best, best_cost = li, cost
+        if best is None:
+            lines.append([int(i)])
+        else:
+            lines[best].append(int(i))
+    lines.sort(key=lambda ln: (float(_union(boxes, ln)[1]), float(_union(boxes, ln)[0])))
+    return lines
+
+
+def _rows(line_boxes: np.ndarray) -> list[list[int]]:
+    """Lines that share a baseline (vertical overlap > half the smaller height), each sorted by x."""
+    order = np.argsort((line_boxes[:, 1] + line_boxes[:, 3]) / 2, kind="stable")
+    rows: list[list[int]] = []
+    for i in order:
+        for row in rows:
+            if any(_v_overlap(line_boxes[i], line_boxes[j]) > 0.5 for j in row):
+                row.append(int(i))
+                break
+        else:
+            rows.append([int(i)])
+    return [sorted(r, key=lambda j: float(line_boxes[j, 0])) for r in rows]
+
+
+def group_blocks(line_boxes: np.ndarray, line_h: np.ndarray, cfg: ClusterConfig) -> list[tuple[list[int], str]]:
+    """Lines -> blocks: (line indices in reading order, kind "text" | "table")."""
+    n = len(line_boxes)
+    if n == 0:
+        return []
+    text_w = float(line_boxes[:, 2].max() - line_boxes[:, 0].min())
+    rows = _rows(line_boxes)
+    row_of = {j: r for r, row in enumerate(rows) for j in row}
+    tabular = {j for row in rows if len(row) > 1 for j in row
+               if line_boxes[j, 2] - line_boxes[j, 0] < cfg.short_line * text_w}
+    parent = list(range(n))
+
+    def find(a: int) -> int:
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    # paragraphs: a line joins the nearest line above it that it overlaps
+    for j in range(n):
+        if j in tabular:
+            continue
+        best, best_gap = None, None
+        for i in range(n):
+            if i == j or i in tabular:
+                continue
+            h = max(line_h[i], line_h[j])
+            gap = line_boxes[j, 1] - line_boxes[i, 3]
+            if not -0.3 * h < gap <= cfg.block_gap * h or line_boxes[i, 1] >= line_boxes[j, 1]:
+                continue
+            aligned = abs(line_boxes[i, 0] - line_boxes[j, 0]) < 1.5 * h
+            if _h_overlap(line_boxes[i], line_boxes[j]) < 0.5 and not aligned:
+                continue
+            if max(line_h[i], line_h[j]) > 1.6 * min(line_h[i], line_h[j]):
+                continue
+            if best_gap is None or gap < best_gap:
+                best, best_gap = i, gap
+        if best is not None:
+            parent[find(j)] = find(best)
+    # tables: consecutive rows holding tabular lines, close and overlapping in x
+    tab_rows = [r for r, row in enumerate(rows) if any(j in tabular for j in row)]
+    for r0, r1 in zip(tab_rows, tab_rows[1:]):
+        a = _union(line_boxes, [j for j in rows[r0] if j in tabular])
+        b = _union(line_boxes, [j for j in rows[r1] if j in tabular])
+        h = float(np.median(line_h[[j for j in rows[r1] if j in tabular]]))
+        if b[1] - a[3] <= cfg.table_row_gap * h and _h_overlap(a, b) > 0.3:
+            parent[find(min(j for j in rows[r1] if j in tabular))] = find(min(j for j in rows[r0] if j in tabular))
+    for row in rows:                       # the tabular lines of one row belong together
+        tl = [j for j in row if j in tabular]
+        for j in tl[1:]:
+            parent[find(j)] = find(tl[0])
+    groups: dict[int, list[int]] = {}
+    for j in range(n):
+        groups.setdefault(find(j), []).append(j)
+    blocks = []
+    for members in groups.values():
+        kind = "table" if any(j in tabular for j in members) else "text"
+        members.sort(key=lambda j: (row_of[j], float(line_boxes[j, 0])) if kind == "table"
+                     else (float(line_boxes[j, 1]), float(line_boxes[j, 0])))
+        blocks.append((members, kind))
+    return blocks
+
+
+def _split_axis(ids: list[int], boxes: np.ndarray, axis: int) -> tuple[list[list[int]], float]:
+    """Split ids into groups separated by whitespace along axis (0 = x, 1 = y); also the widest gap."""
+    lo, hi = boxes[:, axis], boxes[:, axis + 2]
+    order = sorted(ids, key=lambda i: float(lo[i]))
+    groups, widest, end = [[order[0]]], 0.0, float(hi[order[0]])
+    for i in order[1:]:
+        if lo[i] > end:
+            widest = max(widest, float(lo[i]) - end)
+            groups.append([i])
+        else:
+            groups[-1].append(i)
+        end = max(end, float(hi[i]))
+    return groups, widest
+
+
+def xy_cut(boxes: np.ndarray, ids: list[int], unit: float) -> list[int]:
+    """Reading order of boxes by recursive XY-cut, cutting at the widest gap (in `unit`s) first;
+    ties prefer a horizontal cut (read top band before bottom band)."""
+    if len(ids) <= 1:
+        return list(ids)
+    by_y, gap_y = _split_axis(ids, boxes, 1)
+    by_x, gap_x = _split_axis(ids, boxes, 0)
+    if len(by_x) > 1 and gap_x / unit > 1.0 and (len(by_y) == 1 or gap_x / unit > 2.0 * gap_y / unit):
+        groups = by_x
+    elif len(by_y) > 1:
+        groups = by_y
+    elif len(by_x) > 1:
+        groups = by_x
+    else:
+        return sorted(ids, key=lambda i: (float(boxes[i, 1]), float(boxes[i, 0])))
+    return [i for g in groups for i in xy_cut(boxes, g, unit)]
+
+
+_KEY_WORDS = re.compile(
+    r"^(name|date|time|to|from|subject|re|cc|fax|phone|tel|telephone|e-?mail|address|total|subtotal|"
+    r"amount|price|qty|quantity|no\.?|number|#|invoice|account|company|signature|title|code|city|state|"
+    r"zip|department|street|period|cost|brand|region|division|area|"
+    r"성명|이름|주소|전화|전화번호|날짜|일자|거래일자|발행일|금액|합계|총액|공급가액|세액|상호|대표자|"
+    r"사업자등록번호|등록번호|주민등록번호|계좌번호|카드번호|이메일|담당자|연락처|품목|수량|단가)$",
+    re.IGNORECASE)
+
+
+def is_key_text(text: str) -> bool:
+    """A label for sure: ends with a colon, or its last word is a known key word (English or Korean)."""
+    t = text.strip()
+    if t.endswith((":", "：")):
+        return True
+    words = t.rstrip(" .").split()
+    return bool(words) and len(words) <= 6 and bool(_KEY_WORDS.match(words[-1].strip("()")))
+
+
+def is_label_text(text: str) -> bool:
+    """Could be a label: a short phrase without digits."""
+    t = text.strip()
+    return len(t) >= 2 and not re.search(r"\d", t) and len(t.split()) <= 6 and bool(re.search(r"\w", t))
+
+
+@dataclass(frozen=True)
+class KeyValue:
+    key: tuple[int, ...]        # word indices of the key segment, left to right
+    value: tuple[int, ...]      # word indices of the value segment
+
+
+def _key_prefix_ends(page: Page, cur: list[int], nxt: int) -> bool:
+    """True when `cur` is an upper-case label and the next word starts a value written differently
+    (with lower-case letters, or digits after a key word): "INITIATION DATE October 27, 1986"."""
+    phrase = " ".join(page.words[i].text for i in cur)
+    nxt_text = page.words[nxt].text
+    if not phrase.isupper() or re.search(r"\d", phrase) or len(re.sub(r"\W", "", phrase)) < 3:
+        return False
+    if not is_key_text(phrase):
+        return False
+    return bool(re.search(r"\d", nxt_text)) or (bool(re.search(r"[a-z]", nxt_text)) and nxt_text[:1].isupper())
+
+
+def segments_of(page: Page, lines: list[list[int]], boxes: np.ndarray, heights: np.ndarray,
+                cfg: ClusterConfig) -> list[list[int]]:
+    """Lines split after each word ending with a colon and at gaps wider than cfg.segment_gap heights."""
+    segs = []
+    for ln in lines:
+        cur: list[int] = []
+        for i in ln:
+            if cur and boxes[i, 0] - boxes[cur[-1], 2] > cfg.segment_gap * max(heights[i], heights[cur[-1]]):
+                segs.append(cur)
+                cur = []
+            if cur and _key_prefix_ends(page, cur, i):
+                segs.append(cur)
+                cur = []
+            cur.append(i)
+            if page.words[i].text.strip().endswith((":", "：")):
+                segs.append(cur)
+                cur = []
+        if cur:
+            segs.append(cur)
+    return segs
+
+
+def merge_stacked_labels(page: Page, segs: list[list[int]], boxes: np.ndarray, heights: np.ndarray,
+                         cfg: ClusterConfig) -> list[list[int]]:
+    """Join a label with the label just below it when tightly stacked and centred on each other
+    (two-line table headers such as "NO. OF" over "STORES"). The upper one must not end with a colon,
+    and a stack of three or more is a list of values, not a header, so it stays apart."""
+    sb = [_union(boxes, s) for s in segs]
+    txt = [" ".join(page.words[i].text for i in s) for s in segs]
+    below: dict[int, int] = {}
+    above: dict[int, int] = {}
+    for a in range(len(segs)):
+        if not is_label_text(txt[a]):
+            continue
+        h = float(np.median(heights[segs[a]]))
+        for b in range(len(segs)):
+            if b == a or not is_label_text(txt[b]):
+                continue
+            gap = sb[b][1] - sb[a][3]
+            centre = abs((sb[a][0] + sb[a][2]) - (sb[b][0] + sb[b][2])) / 2
+            width = max(sb[a][2] - sb[a][0], sb[b][2] - sb[b][0])
+            if -0.2 * h < gap <= cfg.stack_gap * h and centre <= 0.25 * width and _h_overlap(sb[a], sb[b]) > 0.5:
+                if a not in below and b not in above:
+                    below[a], above[b] = b, a
+    pairs = {a: b for a, b in below.items()
+             if a not in above and b not in below and not txt[a].rstrip().endswith((":", "："))}
+    lower = set(pairs.values())
+    return [list(seg) + list(segs[pairs[a]]) if a in pairs else list(seg)
+            for a, seg in enumerate(segs) if a not in lower]
+
+
+def pair_keys_values(page: Page, boxes: np.ndarray, heights: np.ndarray, lines: list[list[int]],
+                     cfg: ClusterConfig = ClusterConfig()) -> list[KeyValue]:
+    """Key -> value pairs on segments:
+    1. table headers: a row of >= 2 labels with cells aligned below each -> header with each cell;
+    2. keys (colon or key word) -> the nearest non-key segment to the right on the row, else just below;
+    3. a label followed on its row by a non-label segment -> that segment."""
+    segs = segments_of(page, lines, boxes, heights, cfg)
+    if not segs:
+        return []
+    segs = merge_stacked_labels(page, segs, boxes, heights, cfg)
+    sb = np.stack([_union(boxes, s) for s in segs])
+    sh = np.array([float(np.median(heights[s])) for s in segs])
+    text = [" ".join(page.words[i].text for i in s) for s in segs]
+    text_w = float(sb[:, 2].max() - sb[:, 0].min())
+    key = [is_key_text(t) for t in text]
+    label = [k or is_label_text(t) for k, t in zip(key, text)]
+    used: set[int] = set()
+    pairs, headers = _table_pairs(segs, sb, sh, label, key, used, cfg)
+    for k in range(len(segs)):
+        if k in headers or k in used or not label[k]:
+            continue
+        v = _right_of(k, sb, sh, cfg.value_max_gap * text_w)
+        if v is not None and (key[v] or (not key[k] and label[v])):
+            v = None
+        if v is None and key[k]:
+            v = _below(k, sb, sh, cfg.value_below_gap)
+            v = None if v is None or key[v] else v
+        if v is not None and v not in used and v not in headers:
+            used.add(v)
+            value = list(segs[v])
+            for c in _continuation(v, sb, sh, key, used | headers, cfg):
+                used.add(c)
+                value += segs[c]
+            pairs.append(KeyValue(tuple(segs[k]), tuple(value)))
+    return pairs
+
+
+def _continuation(v: int, sb: np.ndarray, sh: np.ndarray, key: list[bool], taken: set[int],
+                  cfg: ClusterConfig) -> list[int]:
+    """Segments continuing a value on the lines below it: left-aligned with it, tightly stacked, not
+    keys, and with nothing to their left on their row (else the row starts a new key)."""
+    out, cur = [], v
+    while len(out) < cfg.value_max_lines - 1:
+        nxt = None
+        for c in range(len(sb)):
+            if c == cur or c in taken or c in out or key[c]:
+                continue
+            gap = sb[c, 1] - sb[cur, 3]
+            if not -0.2 * sh[cur] < gap <= cfg.block_gap * sh[cur] or abs(sb[c, 0] - sb[cur, 0]) > 1.5 * sh[cur]:
+                continue
+            if any(_v_overlap(sb[o], sb[c]) > 0.5 and sb[o, 2] <= sb[c, 0] + 1 for o in range(len(sb)) if o != c):
+                continue
+            nxt = c
+            break
+        if nxt is None:
+            return out
+        out.append(nxt)
+        cur = nxt
+    return out
+
+
+def _right_of(k: int, sb: np.ndarray, sh: np.ndarray, max_gap: float) -> int | None:
+    best, best_gap = None, None
+    for j in range(len(sb)):
+        gap = sb[j, 0] - sb[k, 2]
+        if j == k or gap < -0.5 * sh[k] or gap > max_gap or _v_overlap(sb[k], sb[j]) < 0.5:
+            continue
+        if best_gap is None or gap < best_gap:
+            best, best_gap = j, gap
+    return best
+
+
+def _below(k: int, sb: np.ndarray, sh: np.ndarray, max_gap_h: float) -> int | None:
+    best, best_gap = None, None
+    for j in range(len(sb)):
+        gap = sb[j, 1] - sb[k, 3]
+        if j == k or gap < -0.3 * sh[k] or gap > max_gap_h * sh[k]:
+            continue
+        if _h_overlap(sb[k], sb[j]) < 0.3 and abs(sb[j, 0] - sb[k, 0]) > 2 * sh[k]:
+            continue
+        if best_gap is None or gap < best_gap:
+            best, best_gap = j, gap
+    return best
+
+
+def _table_pairs(segs, sb, sh, label, key, used, cfg: ClusterConfig) -> tuple[list[KeyValue], set[int]]:
+    """Header row -> cells: a row of >= 2 short labels followed by rows that each put a cell under at
+    least two of the headers (the table ends at the first row that does not, or at a wide gap)."""
+    pairs, headers = [], set()
+    rows = _rows(sb)
+    for r, row in enumerate(rows):
+        heads = [j for j in row if label[j] and j not in used and len(segs[j]) <= cfg.header_max_words]
+        if len(heads) < 2 or len(heads) < len(row):
+            continue
+        columns: dict[int, list[int]] = {h: [] for h in heads}
+        bottom = float(sb[heads, 3].max())
+        for brow in rows[r + 1:r + 1 + cfg.header_max_rows]:
+            hits = {}
+            for j in brow:
+                under = [h for h in heads if _h_overlap(sb[h], sb[j]) > 0.3]
+                if len(under) == 1 and j not in used and not key[j]:
+                    hits.setdefault(under[0], j)
+            top = min(float(sb[j, 1]) for j in brow)
+            if len(hits) < 2 or top - bottom > 3.0 * float(np.median(sh[heads])):
+                break
+            bottom = max(float(sb[j, 3]) for j in brow)
+            for h, j in hits.items():
+                columns[h].append(j)
+        filled = [h for h in heads if columns[h] and not all(label[j] for j in columns[h])]
+        if len(filled) < 2:
+            continue
+        for h in heads:
+            for j in columns[h]:
+                pairs.append(KeyValue(tuple(segs[h]), tuple(segs[j])))
+                used.add(j)
+        headers.update(heads)
+    return pairs, headers
+
+
+@dataclass
+class Clusterer:
+    """Stage: fills line_id/block_id of words, page.lines and page.blocks (in reading order),
+    page.links (key head word, value head word) and page.meta["reading_order"] / ["kv_pairs"]."""
+    config: ClusterConfig = ClusterConfig()
+
+    def __call__(self, page: Page) -> Page:
+        ang, boxes, heights = page_frame(page)
+        if not page.words:
+            return page
+        lines = group_lines(boxes, heights, self.config)
+        lb = np.stack([_union(boxes, ln) for ln in lines])
+        lh = np.array([float(np.median(heights[ln])) for ln in lines])
+        blocks = group_blocks(lb, lh, self.config)
+        block_boxes = np.stack([_union(lb, m) for m, _ in blocks])
+        order = xy_cut(block_boxes, list(range(len(blocks))), unit=float(np.median(heights)))
+        page.lines, page.blocks = [], []
+        for b_new, b in enumerate(order):
+            members, kind = blocks[b]
+            line_ids = []
+            for li in members:
+                words = lines[li]
+                for i in words:
+                    page.words[i].line_id = len(page.lines)
+                    page.words[i].block_id = b_new
+                line_ids.append(len(page.lines))
+                page.lines.append(Line(quad=union_quad([page.words[i].quad for i in words], ang),
+                                       word_ids=list(words), text=" ".join(page.words[i].text for i in words),
+                                       block_id=b_new))
+            page.blocks.append(Block(quad=union_quad([page.words[i].quad for li in members for i in lines[li]], ang),
+                                     line_ids=line_ids, kind=kind))
+        page.meta["reading_order"] = [i for ln in page.lines for i in ln.word_ids]
+        kv = pair_keys_values(page, boxes, heights, [ln.word_ids for ln in page.lines], self.config)
+        page.links = [(p.key[0], p.value[0]) for p in kv]
+        page.meta["kv_pairs"] = [{"key": list(p.key), "value": list(p.value)} for p in kv]
+        return page

@@ -1,0 +1,161 @@
+"""Receipt key fields without a template: company, date, address, total (the SROIE task-3 fields).
+
+Rules over the page's lines (in reading order) and the entities found on them:
+    company  the first line near the top that carries a company suffix (SDN BHD, ENTERPRISE, (주), ...),
+             else the first line that is not boilerplate ("COPY", "TAX INVOICE", ...);
+    address  the lines after the company (skipping registration-number lines) up to and including the
+             line with a postcode or state, stopping at phone / tax / invoice lines;
+    date     the first DATE entity, as written;
+    total    the amount on (or right after) the strongest "total" key line, as written.
+Fields are returned as written on the page (what SROIE scores); `normalised_fields` adds ISO / decimal forms.
+"""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from models.geometry import quad_to_box
+from models.postocr.cluster import _rows
+from models.postocr.entities import find_spans
+from models.postocr.normalize import normalize_amount, normalize_date
+from models.types import Page
+
+COMPANY_SUFFIX = re.compile(r"\b(SDN\.?\s?BHD|BHD|BERHAD|ENTERPRISE|TRADING|RESTAURANT|HOLDINGS|CORP|INC|LTD|LLC|"
+                            r"PLT|STATIONERY|HARDWARE|MART|SHOP|STORE|CAFE)\b|\(주\)|㈜|주식회사", re.IGNORECASE)
+BOILERPLATE = re.compile(r"COPY|TAX INVOICE|INVOICE|RECEIPT|WELCOME|CASH ?SALE|^\W*$|영수증|거래명세서", re.IGNORECASE)
+REGISTRATION = re.compile(r"\b(ROC|CO\.?\s?REG|COMPANY\s?NO|REG\.?\s?NO|GST|SST|BRN|\(\d{5,}-[A-Z]\))|^\(?\d{5,}-[A-Z]\)?$",
+                          re.IGNORECASE)
+ADDRESS_STOP = re.compile(r"\b(TEL|FAX|PHONE|H/P|HP|GST|EMAIL|E-MAIL|INVOICE|RECEIPT|DATE|CASHIER|WEBSITE|"
+                          r"WWW|TAX)\b|전화|TEL\s?:", re.IGNORECASE)
+ADDRESS_END = re.compile(r"\b\d{5}\b|\b(JOHOR|SELANGOR|KUALA LUMPUR|MELAKA|PAHANG|PERAK|KEDAH|PENANG|"
+                         r"PULAU PINANG|SABAH|SARAWAK|KELANTAN|TERENGGANU|NEGERI SEMBILAN|PERLIS|PUTRAJAYA)\b\.?,?$",
+                         re.IGNORECASE)
+STATE_ONLY = re.compile(r"^\W*(JOHOR|SELANGOR|KUALA LUMPUR|MELAKA|PAHANG|PERAK|KEDAH|PENANG|PULAU PINANG|SABAH|"
+                        r"SARAWAK|KELANTAN|TERENGGANU|NEGERI SEMBILAN|PERLIS|PUTRAJAYA|W\.?P\.?)\W*$", re.IGNORECASE)
+TOTAL_KEYS: tuple[tuple[int, re.Pattern], ...] = tuple((score, re.compile(p, re.IGNORECASE)) for score, p in (
+    (6, r"\b(GRAND|NETT?|ROUNDED|ROUNDING)\s*TOTAL\b|\bTOTAL\s*(ROUNDED|AFTER\s*ROUNDING)|"
+        r"TOTAL\s*(AMOUNT|AMT|SALES)?\s*\(?(RM|INCL(?!UDE)|INCLUSIVE)|합계\s?금액|총\s?합계|받을\s?금액"),
+    (5, r"\bTOTAL\s*(AMOUNT|AMT|PAYABLE|DUE|SALES?)\b(?!.*EXCL)|\bAMOUNT\s*DUE\b"),
+    (4, r"^\W*TOTAL\W*(RM)?\W*$|^\W*TOTAL\s*[:(]|\bTOTAL\b(?!\s*(QTY|QUANTITY|ITEM|EXCL|GST|SST|TAX|DISC|SAVING|INCLUDE))|합계|총액"),
+))
+_AMOUNT = re.compile(r"-?(?:RM|\$|₩)?\s?\d{1,3}(?:,\d{3})*\.\d{2}|-?\d+\.\d{2}|\d{1,3}(?:,\d{3})+\s?원")
+
+
+def rows_of(page: Page) -> list[str]:
+    """Texts of the page's rows (lines sharing a baseline, left to right), top to bottom. Receipts print
+    a key and its amount on one row, possibly as two text segments."""
+    units = page.lines if page.lines else None
+    if units is None:
+        return [w.text for w in page.words]
+    boxes = np.array([quad_to_box(ln.quad) for ln in units], np.float32).reshape(-1, 4)
+    if len(boxes) == 0:
+        return []
+    return [" ".join(units[j].text.strip() for j in row) for row in _rows(boxes)]
+
+
+_REG_TAIL = re.compile(r"\s*[(\[]\s*(?:CO\.?\s*(?:REG\.?\s*)?NO\.?\s*:?\s*)?\d{4,}[\s\-]*[A-Z]?\s*[)\]]\s*$", re.IGNORECASE)
+_SUFFIX_ONLY = re.compile(r"^\W*(SDN\.?\s?BHD\.?|BHD\.?|BERHAD|\(M\)\s?SDN\.?\s?BHD\.?)\W*$", re.IGNORECASE)
+
+
+def _company_text(lines: list[str], i: int) -> str:
+    """The company line without a trailing registration number, joined with the line above when this
+    one is only the legal suffix ("SDN BHD") or the line above ends with "&"."""
+    text = _REG_TAIL.sub("", lines[i]).strip()
+    if i > 0 and (_SUFFIX_ONLY.match(text) or lines[i - 1].rstrip().endswith("&")):
+        text = f"{lines[i - 1].strip()} {text}"
+    return text
+
+
+def find_company(lines: list[str], top: int = 8) -> tuple[int, str] | None:
+    head = lines[:top]
+    for i, t in enumerate(head):
+        core = _REG_TAIL.sub("", t)
+        if COMPANY_SUFFIX.search(core) and len(re.sub(r"\W", "", core)) >= 4 and not REGISTRATION.search(core):
+            return i, _company_text(lines, i)
+    for i, t in enumerate(head):
+        letters = re.sub(r"[^A-Za-z가-힣]", "", t)
+        if len(letters) >= 4 and not BOILERPLATE.search(t) and not REGISTRATION.search(t):
+            return i, t.strip()
+    return None
+
+
+ADDRESS_START = re.compile(r"^\W*(NO\b|NO\.|LOT\b|LEVEL\b|JALAN\b|JLN\b|TAMAN\b|BLOCK\b|BLK\b|UNIT\b|"
+                           r"[A-Z]{0,2}\d+[A-Z]{0,2}\b)|[가-힣]+(시|도)\s", re.IGNORECASE)
+
+
+def find_address(lines: list[str], after: int, max_lines: int = 5) -> str | None:
+    """Lines after the company: skip registration numbers, dates and other company lines until one
+    starts like an address (number, NO, LOT, JALAN, ...), then collect until a postcode/state line."""
+    parts: list[str] = []
+    for t in lines[after + 1:after + 1 + max_lines + 3]:
+        t = _REG_TAIL.sub("", t).strip()
+        if not parts and (REGISTRATION.search(t) or COMPANY_SUFFIX.search(t) or find_spans_label(t, "DATE")
+                          or not ADDRESS_START.search(t) or not t):
+            continue
+        if ADDRESS_STOP.search(t) or find_spans_label(t, "PHONE"):
+            break
+        if parts and re.search(r"\b\d{5}\b", parts[-1]) and not STATE_ONLY.match(t):
+            break                 # the postcode line ended it, unless a lone state name follows
+        parts.append(t.strip())
+        if (ADDRESS_END.search(t) and not re.search(r"\b\d{5}\b", t)) or len(parts) >= max_lines:
+            break
+    return " ".join(parts) if parts else None
+
+
+def find_spans_label(text: str, label: str) -> bool:
+    return any(sp.label == label for sp in find_spans(text))
+
+
+def find_date(lines: list[str]) -> str | None:
+    for t in lines:
+        for sp in find_spans(t):
+            if sp.label == "DATE" and normalize_date(t[sp.start:sp.end]) is not None:
+                return t[sp.start:sp.end]
+    return None
+
+
+def find_total(lines: list[str]) -> str | None:
+    best: tuple[int, int, str] | None = None
+    for i, t in enumerate(lines):
+        score = next((s for s, pat in TOTAL_KEYS if pat.search(t)), 0)
+        if not score:
+            continue
+        amount = None
+        for cand in [t] + lines[i + 1:i + 3]:
+            m = _AMOUNT.findall(cand)
+            if m:
+                amount = m[-1]
+                break
+        if amount is not None and (best is None or score > best[0] or (score == best[0] and i > best[1])):
+            best = (score, i, amount)
+    if best is None:
+        return None
+    return re.sub(r"^(RM|\$|₩)\s?", "", best[2].strip())
+
+
+def receipt_fields(page: Page) -> dict[str, str]:
+    """company / date / address / total as written; missing fields are left out."""
+    lines = [t for t in rows_of(page) if t.strip()]
+    out: dict[str, str] = {}
+    company = find_company(lines)
+    if company:
+        out["company"] = company[1]
+        address = find_address(lines, company[0])
+        if address:
+            out["address"] = address
+    date, total = find_date(lines), find_total(lines)
+    if date:
+        out["date"] = date
+    if total:
+        out["total"] = total
+    return out
+
+
+def normalised_fields(fields: dict[str, str]) -> dict[str, str]:
+    out = dict(fields)
+    if "date" in fields and normalize_date(fields["date"]):
+        out["date"] = normalize_date(fields["date"])
+    if "total" in fields and normalize_amount(fields["total"]):
+        out["total"] = normalize_amount(fields["total"])
+    return out

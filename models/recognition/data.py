@@ -1,0 +1,86 @@
+"""Crop normalisation, padding and batches shared by training and the predictor.
+
+Convention for the model's input: one channel, height `height` (32), float32, INK = 1 and BACKGROUND = 0
+(`1 - gray / 255`, after flipping light-on-dark crops), so zero padding on the right is blank paper.
+Widths are kept (no resizing) unless a crop is wider than `max_width`, which is squashed to it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import cv2
+import numpy as np
+import torch
+
+DARK_BACKGROUND = 100    # a crop whose median gray level is below this is light text on dark: flipped
+
+
+@dataclass(frozen=True)
+class CropSpec:
+    height: int = 32
+    patch_width: int = 4
+    max_width: int = 1536
+
+    def to_dict(self) -> dict:
+        return {"height": self.height, "patch_width": self.patch_width, "max_width": self.max_width,
+                "normalisation": "gray; light-on-dark flipped; x = 1 - gray/255 (ink 1, paper 0); "
+                                 "zero padding on the right"}
+
+
+def to_gray(crop: np.ndarray) -> np.ndarray:
+    """uint8 (H, W), (H, W, 1), (H, W, 3) RGB or (H, W, 4) RGBA -> uint8 (H, W). ValueError otherwise."""
+    if not isinstance(crop, np.ndarray) or crop.dtype != np.uint8:
+        raise ValueError(f"a crop is a uint8 numpy array, got {type(crop).__name__} "
+                         f"{getattr(crop, 'dtype', '')}")
+    if crop.ndim == 3 and crop.shape[2] == 1:
+        crop = crop[:, :, 0]
+    if crop.ndim == 3 and crop.shape[2] in (3, 4):
+        crop = cv2.cvtColor(crop, cv2.COLOR_RGBA2GRAY if crop.shape[2] == 4 else cv2.COLOR_RGB2GRAY)
+    if crop.ndim != 2 or crop.shape[0] < 2 or crop.shape[1] < 1:
+        raise ValueError(f"a crop is (H, W) or (H, W, 1|3|4) with H >= 2, W >= 1; got shape {crop.shape}")
+    return crop
+
+
+def normalize_crop(crop: np.ndarray, spec: CropSpec) -> np.ndarray:
+    """Any uint8 crop -> float32 (height, w) with ink 1 / paper 0, resized to the height, squashed to
+    at most max_width."""
+    gray = to_gray(crop)
+    h, w = gray.shape
+    new_w = max(1, min(spec.max_width, int(round(w * spec.height / h))))
+    if (h, w) != (spec.height, new_w):
+        gray = cv2.resize(gray, (new_w, spec.height), interpolation=cv2.INTER_AREA if h > spec.height else cv2.INTER_LINEAR)
+    x = gray.astype(np.float32) * (1.0 / 255.0)
+    if np.median(gray) < DARK_BACKGROUND:
+        x = 1.0 - x            # light text on a dark background: make the paper light
+    return 1.0 - x
+
+
+def pad_batch(crops: Sequence[np.ndarray], patch_width: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Normalised (H, w_i) crops -> images (B, 1, H, W) zero-padded on the right to a multiple of
+    patch_width, and widths (B,) int64 = the valid pixel width of each crop."""
+    if not len(crops):
+        raise ValueError("empty batch")
+    h = crops[0].shape[0]
+    widths = [c.shape[1] for c in crops]
+    w = -(-max(widths) // patch_width) * patch_width
+    out = np.zeros((len(crops), 1, h, w), np.float32)
+    for i, c in enumerate(crops):
+        if c.shape[0] != h:
+            raise ValueError("all crops of a batch must share the height")
+        out[i, 0, :, : c.shape[1]] = c
+    return torch.from_numpy(out), torch.tensor(widths, dtype=torch.int64)
+
+
+def width_buckets(widths: Sequence[int], batch_size: int) -> list[list[int]]:
+    """Indices grouped into batches of similar width (sorted by width, then cut every batch_size),
+    so little compute is spent on padding. Every index appears exactly once."""
+    order = np.argsort(np.asarray(widths), kind="stable")
+    return [order[i: i + batch_size].tolist() for i in range(0, len(order), batch_size)]
+
+
+def encode_targets(texts: Sequence[str], charset) -> tuple[torch.Tensor, torch.Tensor]:
+    """Texts -> (concatenated targets, target lengths) for CTC."""
+    ids = [charset.encode(t) for t in texts]
+    flat = [i for seq in ids for i in seq]
+    return torch.tensor(flat, dtype=torch.int64), torch.tensor([len(s) for s in ids], dtype=torch.int64)

@@ -1,0 +1,67 @@
+"""Fixed crop sets, rendered once and cached as npz: the held-out synthetic evaluation set (eval fonts,
+degraded, balanced per script) and training pools for few-label ablations."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from models.recognition.sources import CropPool, Source, synth_available, word_source
+
+EVAL_SEED = 20261125
+EVAL_SCRIPTS = ("hangul", "latin", "digits")
+
+
+def _cached(path: Path, build) -> CropPool:
+    if path.exists():
+        return CropPool.load(path)
+    pool = build()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pool.save(path)
+    return pool
+
+
+def script_source(split: str, script: str, engine: str = "auto") -> Source:
+    """Single-word crops of one script (synthetic engine's own text sampling, degraded)."""
+    if engine == "fallback" or (engine == "auto" and not synth_available()):
+        from models.recognition.render import render_crop
+        return lambda rng: (lambda c: (c.image, c.text, c.script))(render_crop(rng, script, split=split))
+    from models.synth.crops import render_word_crop
+    from models.synth.fonts import load_fonts
+    fonts = load_fonts(split)
+
+    def source(rng):
+        c = render_word_crop(rng, script=script, fonts=fonts, degrade=True)
+        return c.image, c.text, c.script
+    return source
+
+
+def synthetic_eval_pool(per_script: int, cache_dir: Path, engine: str = "auto") -> CropPool:
+    """Held-out fonts, degraded, `per_script` word crops of each of hangul / latin / digits."""
+    def build():
+        parts = [CropPool.render(script_source("eval", s, engine), per_script, EVAL_SEED + i)
+                 for i, s in enumerate(EVAL_SCRIPTS)]
+        return concat(parts)
+    return _cached(Path(cache_dir) / f"eval_{engine}_{per_script}.npz", build)
+
+
+def train_pool(n: int, seed: int, engine: str, cache_dir: Path) -> CropPool:
+    return _cached(Path(cache_dir) / f"train_{engine}_{n}_{seed}.npz",
+                   lambda: CropPool.render(word_source("train", engine=engine, line_fraction=0.0), n, seed))
+
+
+def concat(pools: list[CropPool]) -> CropPool:
+    strip = np.concatenate([p.strip for p in pools], axis=1)
+    offsets, base = [0], 0
+    for p in pools:
+        offsets.extend((p.offsets[1:] + base).tolist())
+        base += p.offsets[-1]
+    return CropPool(strip, np.asarray(offsets, np.int64), [t for p in pools for t in p.texts],
+                    [s for p in pools for s in p.scripts])
+
+
+def page_crop_source(split: str) -> Source:
+    """Word crops cut (models.geometry.crop_quad) from rendered synthetic pages, for semi-supervision;
+    raises ModuleNotFoundError until the synthetic page renderer exists."""
+    from models.synth.documents import render_page          # noqa: F401  (see docstring)
+    raise NotImplementedError

@@ -1,0 +1,129 @@
+"""ColumnViTSTR: a ViTSTR-style recognizer whose patches are image columns, with a CTC head.
+
+Input: a batch of normalised crops (B, 1, H, W) — ink ~1, background 0 (see models.recognition.data),
+W a multiple of `patch_width` — plus the valid width of each crop in pixels. The crop is cut into
+columns H x patch_width, left to right, so token t covers pixels [t*pw, (t+1)*pw) and token order is
+reading order. Each column is embedded linearly, a learned position is added, a pre-norm transformer
+encoder mixes the tokens (padding tokens are masked out of attention), and a linear CTC head predicts a
+distribution over the charset (+ blank) for every token in parallel.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+@dataclass(frozen=True)
+class ColumnViTSTRConfig:
+    num_classes: int
+    height: int = 32
+    patch_width: int = 4
+    dim: int = 160
+    depth: int = 4
+    heads: int = 4
+    mlp_ratio: float = 2.0
+    max_tokens: int = 384          # crops wider than height... max_tokens * patch_width px are squashed
+    dropout: float = 0.1
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class ColumnPatchEmbed(nn.Module):
+    """(B, 1, H, W) -> (B, W // pw, dim): one linear embedding per full-height column of width pw."""
+
+    def __init__(self, height: int, patch_width: int, dim: int):
+        super().__init__()
+        self.height, self.patch_width = height, patch_width
+        self.proj = nn.Linear(height * patch_width, dim)
+
+    def patches(self, images: torch.Tensor) -> torch.Tensor:
+        """(B, 1, H, W) -> (B, T, H * pw) raw column patches, left to right."""
+        b, c, h, w = images.shape
+        if c != 1 or h != self.height or w % self.patch_width:
+            raise ValueError(f"expected (B, 1, {self.height}, k*{self.patch_width}), got {tuple(images.shape)}")
+        t = w // self.patch_width
+        cols = images.reshape(b, h, t, self.patch_width)          # split W into (T, pw)
+        return cols.permute(0, 2, 1, 3).reshape(b, t, h * self.patch_width)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.proj(self.patches(images))
+
+
+class Attention(nn.Module):
+    def __init__(self, dim: int, heads: int, dropout: float):
+        super().__init__()
+        self.heads, self.dropout = heads, dropout
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(self, x: torch.Tensor, keep: torch.Tensor | None) -> torch.Tensor:
+        """x (B, T, D); keep (B, T) bool, True for real tokens (padding keys get no attention)."""
+        b, t, d = x.shape
+        q, k, v = self.qkv(x).reshape(b, t, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
+        mask = None if keep is None else keep[:, None, None, :]
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask,
+                                           dropout_p=self.dropout if self.training else 0.0)
+        return self.proj(y.transpose(1, 2).reshape(b, t, d))
+
+
+class Block(nn.Module):
+    def __init__(self, dim: int, heads: int, mlp_ratio: float, dropout: float):
+        super().__init__()
+        hidden = int(dim * mlp_ratio)
+        self.norm1, self.attn = nn.LayerNorm(dim), Attention(dim, heads, dropout)
+        self.norm2 = nn.LayerNorm(dim)
+        self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(), nn.Linear(hidden, dim), nn.Dropout(dropout))
+
+    def forward(self, x: torch.Tensor, keep: torch.Tensor | None) -> torch.Tensor:
+        x = x + self.attn(self.norm1(x), keep)
+        return x + self.mlp(self.norm2(x))
+
+
+class ColumnViTSTR(nn.Module):
+    def __init__(self, cfg: ColumnViTSTRConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.embed = ColumnPatchEmbed(cfg.height, cfg.patch_width, cfg.dim)
+        self.pos = nn.Parameter(torch.zeros(1, cfg.max_tokens, cfg.dim))
+        nn.init.trunc_normal_(self.pos, std=0.02)
+        self.blocks = nn.ModuleList(Block(cfg.dim, cfg.heads, cfg.mlp_ratio, cfg.dropout) for _ in range(cfg.depth))
+        self.norm = nn.LayerNorm(cfg.dim)
+        self.head = nn.Linear(cfg.dim, cfg.num_classes)
+
+    def token_lengths(self, widths: torch.Tensor) -> torch.Tensor:
+        """Valid pixel widths -> number of valid tokens (a partly covered last column counts)."""
+        return torch.div(widths + self.cfg.patch_width - 1, self.cfg.patch_width, rounding_mode="floor").clamp(min=1)
+
+    def features(self, images: torch.Tensor, widths: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Encoder output (B, T, D) and the keep mask (B, T) (True = real token)."""
+        x = self.embed(images)
+        b, t, _ = x.shape
+        if t > self.cfg.max_tokens:
+            raise ValueError(f"{t} tokens > max_tokens {self.cfg.max_tokens}; squash wide crops first")
+        if widths is None:
+            keep = torch.ones(b, t, dtype=torch.bool, device=x.device)
+        else:
+            keep = torch.arange(t, device=x.device)[None, :] < self.token_lengths(widths.to(x.device))[:, None]
+        x = x + self.pos[:, :t]
+        attn_keep = None if bool(keep.all()) else keep
+        for blk in self.blocks:
+            x = blk(x, attn_keep)
+        return self.norm(x), keep
+
+    def forward(self, images: torch.Tensor, widths: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """-> (logits (B, T, num_classes), token lengths (B,))."""
+        feats, keep = self.features(images, widths)
+        return self.head(feats), keep.sum(1)
+
+
+def ctc_loss(logits: torch.Tensor, lengths: torch.Tensor, targets: torch.Tensor, target_lengths: torch.Tensor,
+             reduction: str = "mean") -> torch.Tensor:
+    """CTC loss (blank = 0) over (B, T, C) logits; targets concatenated (sum(target_lengths),).
+    Impossible alignments (more labels than tokens) contribute zero instead of inf."""
+    log_probs = logits.float().log_softmax(-1).transpose(0, 1)          # (T, B, C)
+    return F.ctc_loss(log_probs, targets, lengths, target_lengths, blank=0, reduction=reduction,
+                      zero_infinity=True)

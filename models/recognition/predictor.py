@@ -1,0 +1,104 @@
+"""RecognitionPredictor: upright word crops (numpy) -> [(text, confidence)].
+
+It owns everything around the model: input checks, normalisation (models.recognition.data), batching by
+width buckets with right padding and a key-padding mask, reduced precision, greedy CTC decoding.
+Precision: "fp32"; "bf16" (autocast; CPU with native bf16, or CUDA); "fp16" (CUDA autocast);
+"int8" (CPU dynamic quantisation of every nn.Linear); "auto" = fp16 on CUDA, bf16 on a CPU with native
+bf16 support, else int8.
+"""
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from models.recognition.charset import Charset
+from models.recognition.data import CropSpec, normalize_crop, pad_batch, width_buckets
+from models.recognition.decode import ctc_greedy
+from models.recognition.model import ColumnViTSTR, ColumnViTSTRConfig
+from models.weights import WEIGHTS_DIR, load_weights
+
+PRECISIONS = ("auto", "fp32", "bf16", "fp16", "int8")
+
+
+def cpu_has_bf16() -> bool:
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    if precision == "auto":
+        return "fp16" if device.type == "cuda" else ("bf16" if cpu_has_bf16() else "int8")
+    if precision == "int8" and device.type != "cpu":
+        raise ValueError("int8 dynamic quantisation runs on CPU only")
+    if precision == "fp16" and device.type != "cuda":
+        raise ValueError("fp16 autocast needs CUDA; use bf16 or int8 on CPU")
+    return precision
+
+
+def quantize_int8(model: torch.nn.Module) -> torch.nn.Module:
+    """Dynamic int8 quantisation of every nn.Linear (weights int8, activations quantised per batch)."""
+    import copy
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")      # torch.ao.quantization deprecation notice
+        return torch.ao.quantization.quantize_dynamic(copy.deepcopy(model).cpu().eval(), {torch.nn.Linear},
+                                                      dtype=torch.qint8)
+
+
+def model_config_from(config: dict) -> ColumnViTSTRConfig:
+    fields = ColumnViTSTRConfig.__dataclass_fields__
+    return ColumnViTSTRConfig(**{k: v for k, v in config["architecture"].items() if k in fields})
+
+
+class RecognitionPredictor:
+    def __init__(self, model: ColumnViTSTR, charset: Charset, spec: CropSpec | None = None, device: str = "cpu",
+                 precision: str = "auto", batch_size: int = 128, version: str = "unversioned"):
+        if batch_size < 1:
+            raise ValueError("batch_size must be >= 1")
+        self.device = torch.device(device)
+        self.precision = resolve_precision(precision, self.device)
+        self.charset, self.batch_size, self.version = charset, batch_size, version
+        self.spec = spec or CropSpec(height=model.cfg.height, patch_width=model.cfg.patch_width,
+                                     max_width=model.cfg.max_tokens * model.cfg.patch_width)
+        model = model.eval()
+        self.model = quantize_int8(model) if self.precision == "int8" else model.to(self.device)
+
+    @classmethod
+    def from_weights(cls, name: str = "recognizer", weights_dir: str | Path = WEIGHTS_DIR, device: str = "cpu",
+                     precision: str = "auto", batch_size: int = 128) -> "RecognitionPredictor":
+        state, config = load_weights(name, weights_dir)
+        model = ColumnViTSTR(model_config_from(config))
+        model.load_state_dict(state)
+        spec = CropSpec(**{k: config["input"][k] for k in ("height", "patch_width", "max_width")})
+        return cls(model, Charset(config["charset"]), spec, device, precision, batch_size,
+                   version=config["sha256"][:12])
+
+    def _autocast(self):
+        if self.precision in ("bf16", "fp16"):
+            dtype = torch.bfloat16 if self.precision == "bf16" else torch.float16
+            return torch.autocast(self.device.type, dtype=dtype)
+        return contextlib.nullcontext()
+
+    def recognize(self, crops: Sequence[np.ndarray]) -> list[tuple[str, float]]:
+        """(text, confidence in [0, 1]) per crop, in input order. Raises ValueError on a non-uint8 or
+        malformed crop (see models.recognition.data.to_gray)."""
+        if isinstance(crops, np.ndarray):
+            raise ValueError("pass a sequence of crops, not one array")
+        norm = [normalize_crop(c, self.spec) for c in crops]
+        out: list[tuple[str, float] | None] = [None] * len(norm)
+        dev = torch.device("cpu") if self.precision == "int8" else self.device
+        with torch.inference_mode(), self._autocast():
+            for idx in width_buckets([c.shape[1] for c in norm], self.batch_size):
+                images, widths = pad_batch([norm[i] for i in idx], self.spec.patch_width)
+                logits, lengths = self.model(images.to(dev), widths.to(dev))
+                for i, res in zip(idx, ctc_greedy(logits, lengths, self.charset)):
+                    out[i] = res
+        return out

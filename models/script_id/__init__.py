@@ -1,0 +1,1 @@
+"""Script identification: a tiny CNN that labels an upright word crop hangul / latin / digits / other."""

@@ -1,0 +1,152 @@
+"""Fast path: word and text-line crops rendered directly, for recognizer and script-id training.
+
+A crop is the text's ink box plus a small random margin, rendered at a random pixel size near the target
+height and resized to exactly `height` rows (width follows the aspect). Dark text on light, uint8 gray.
+Texts by script: Korean words (document vocabulary, particles, uniform random KS X 1001 syllables so every
+syllable appears), English words, numbers/dates/amounts/phones/IDs, punctuation and document symbols.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw
+
+from models.synth import degrade
+from models.synth.charset import script_of
+from models.synth.content import DOC_SYMBOLS, Content
+from models.synth.fonts import FontSet, load_fonts
+from models.synth.render import word_char_boxes
+from models.types import SCRIPTS
+
+SCRIPT_WEIGHTS: dict[str, float] = {"hangul": 0.42, "latin": 0.3, "digits": 0.2, "other": 0.08}
+
+
+@dataclass(frozen=True)
+class WordCrop:
+    """image: (height, W) uint8 gray, dark text on light; text: the exact transcription;
+    script: one of models.types.SCRIPTS (of `text`, see charset.script_of); font: the face name."""
+    image: np.ndarray
+    text: str
+    script: str
+    font: str
+
+
+def sample_text(content: Content, script: str) -> str:
+    """A word of the given script (the result's script_of() equals `script`)."""
+    rng = content.rng
+    if script == "hangul":
+        r = rng.random()
+        if r < 0.35:
+            w = content.syllables(1, 5)
+        elif r < 0.85:
+            w = content.ko_word()
+        else:
+            w = content.choice((content.ko.last_name() + content.ko.first_name(), content.ko.city(),
+                                "(주)" + content.ko_word(), content.ko_word() + content.choice(("(", ":", ")", ".", ","))))
+        return w if script_of(w) == "hangul" else content.syllables(1, 3)
+    if script == "latin":
+        r = rng.random()
+        if r < 0.7:
+            w = content.en_word()
+        elif r < 0.8:
+            w = content.en_word() + content.choice((".", ",", ":", ";", ")", "'s", "-"))
+        elif r < 0.88:
+            w = content.en.email() if rng.random() < 0.5 else content.en.domain_name()
+        else:
+            w = "".join(content.choice("ABCDEFGHJKLMNPQRSTUVWXYZ0123456789") for _ in range(int(rng.integers(3, 9))))
+        return w if script_of(w) == "latin" else content.en_word()
+    if script == "digits":
+        lang = content.choice(("ko", "en"))
+        r = rng.random()
+        if r < 0.3:
+            w = content.number_token()
+        elif r < 0.5:
+            w = content.money(lang).text.replace(" ", "")
+        elif r < 0.65:
+            w = content.date("en").text.split()[0] if rng.random() < 0.3 else content.date("en").text.replace(" ", "")
+        elif r < 0.75:
+            w = content.phone("ko").text
+        elif r < 0.82:
+            w = content.time("en").text.split()[0]
+        else:
+            w = content.entity(content.choice(("RRN", "BRN", "CARD", "ACCOUNT")), "ko").text
+        return w if script_of(w) == "digits" else content.digits(int(rng.integers(1, 8)))
+    if script == "other":
+        n = int(rng.integers(1, 4))
+        return "".join(content.choice(DOC_SYMBOLS + ("-", "(", ")", "·", "※", "*", "/")) for _ in range(n))
+    raise ValueError(f"script must be one of {SCRIPTS}, got {script!r}")
+
+
+def _pick_script(rng: np.random.Generator) -> str:
+    names = list(SCRIPT_WEIGHTS)
+    p = np.array([SCRIPT_WEIGHTS[s] for s in names])
+    return names[int(rng.choice(len(names), p=p / p.sum()))]
+
+
+def _render(text: str, font, rng: np.random.Generator, height: int) -> np.ndarray:
+    """Render `text` tight around its ink with a random margin; returns gray uint8 (any height)."""
+    boxes, _adv = word_char_boxes(font, text)
+    inked = boxes[boxes[:, 2] > boxes[:, 0]]
+    x0, y0 = inked[:, 0].min(), inked[:, 1].min()
+    x1, y1 = inked[:, 2].max(), inked[:, 3].max()
+    size = font.size
+    # very flat ink (dashes, dots): show it inside the line's x-height band instead of filling the crop
+    if y1 - y0 < 0.45 * size:
+        y0, y1 = min(y0, -0.72 * size), max(y1, 0.05 * size)
+    mx = size * rng.uniform(0.02, 0.25, 2)
+    my = size * rng.uniform(0.02, 0.18, 2)
+    w = int(np.ceil(x1 - x0 + mx.sum())) + 1
+    h = int(np.ceil(y1 - y0 + my.sum())) + 1
+    img = Image.new("L", (w, h), 255)
+    ImageDraw.Draw(img).text((mx[0] - x0, my[0] - y0), text, font=font, fill=0, anchor="ls")
+    return np.asarray(img)
+
+
+def render_word_crop(rng: np.random.Generator, *, script: str | None = None, height: int = 32,
+                     fonts: FontSet | None = None, degrade: bool = True, text: str | None = None) -> WordCrop:
+    """One word crop. `script` None draws one by SCRIPT_WEIGHTS; `text` overrides the sampled text
+    (its script is then script_of(text)). Raises ValueError when no font covers the text."""
+    return _crop(rng, script=script, height=height, fonts=fonts, degrade_=degrade, text=text, n_words=1)
+
+
+def render_text_line_crop(rng: np.random.Generator, *, script: str | None = None, height: int = 32,
+                          fonts: FontSet | None = None, degrade: bool = True, text: str | None = None,
+                          words: tuple[int, int] = (2, 7)) -> WordCrop:
+    """A text-line crop of several words separated by single spaces (the text holds those spaces); the
+    line's script is that of its majority-script sampling (script_of of the whole text)."""
+    n = int(rng.integers(words[0], words[1] + 1))
+    return _crop(rng, script=script, height=height, fonts=fonts, degrade_=degrade, text=text, n_words=n)
+
+
+def _crop(rng, *, script, height, fonts, degrade_, text, n_words) -> WordCrop:
+    if height < 8:
+        raise ValueError(f"height must be >= 8, got {height}")
+    fonts = fonts or load_fonts("train")
+    content = Content(rng)
+    if text is None:
+        script = script or _pick_script(rng)
+        if script not in SCRIPTS:
+            raise ValueError(f"script must be one of {SCRIPTS}, got {script!r}")
+        parts = [sample_text(content, script)]
+        for _ in range(n_words - 1):   # lines mix in other scripts now and then
+            s = script if rng.random() < 0.75 else _pick_script(rng)
+            parts.append(sample_text(content, s))
+        text = " ".join(parts)
+    text = " ".join(text.split())
+    if not text:
+        raise ValueError("text is empty")
+    candidates = fonts.for_text(text)
+    if not candidates:
+        raise ValueError(f"no font in the set covers {text!r}")
+    info = candidates[int(rng.integers(len(candidates)))]
+    size = int(round(height * rng.uniform(0.75, 1.5)))
+    img = _render(text, info.pil(size), rng, height)
+    if degrade_:
+        img = degrade.apply_random(img, rng, degrade.CROP_STEPS)
+    h, w = img.shape
+    new_w = max(1, int(round(w * height / h * (rng.uniform(0.85, 1.15) if degrade_ else 1.0))))
+    interp = cv2.INTER_AREA if h > height else cv2.INTER_LINEAR
+    img = cv2.resize(img, (new_w, height), interpolation=interp)
+    return WordCrop(image=np.ascontiguousarray(img), text=text, script=script_of(text), font=info.name)
