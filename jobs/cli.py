@@ -15,6 +15,9 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "train": ("jobs.train", "train a model (detector, recognizer, script) and log it to MLflow"),
     "ocr": ("jobs.ocr_cli", "OCR images or folders to <stem>.json files (no Spark)"),
     "evaluate": ("jobs.evaluate", "score an engine (lakeocr, tesseract, rapidocr) on labelled dataset folders"),
+    "nightly": ("jobs.nightly_cli", "run the nightly Spark job: archive -> OCR -> Delta tables (incremental)"),
+    "query": ("jobs.query", "SQL over the lake's Delta tables (DuckDB/delta-rs, or --engine spark)"),
+    "registry": ("jobs.registry_cli", "MLflow registry: bootstrap shipped weights, list, resolve, promote"),
 }
 
 

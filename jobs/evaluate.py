@@ -36,6 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--psm", type=int, default=3, help="tesseract page segmentation mode (3 = its default)")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads for the engine (torch / ORT / OMP)")
     parser.add_argument("--weights-dir", type=Path, default=None, help="lakeocr weights (default models/weights)")
+    parser.add_argument("--device", default="cpu", help="lakeocr torch device (cpu, cuda)")
     parser.add_argument("--iou", type=float, default=0.5)
     parser.add_argument("--casefold", choices=("auto", "yes", "no"), default="auto")
     parser.add_argument("--limit", type=int, default=None, help="first N pages of each dataset")
@@ -49,7 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 # ------------------------------------------------------------------------------------------ engine
 def _make_engine(args):
-    """(name, version, predict) for the chosen engine or saved predictions."""
+    """(name, version, model versions, predict) for the chosen engine or saved predictions."""
     if args.predictions is not None:
         saved = SavedPredictions(args.predictions)
         return saved.name, saved.version, {}, saved_predict(saved)
@@ -59,7 +60,7 @@ def _make_engine(args):
     if args.engine == "lakeocr":
         import torch
         torch.set_num_threads(args.threads)
-        kwargs = {"weights_dir": args.weights_dir} if args.weights_dir else {}
+        kwargs = {"device": args.device, **({"weights_dir": args.weights_dir} if args.weights_dir else {})}
     engine = build_engine(args.engine, **kwargs)
     versions = dict(getattr(getattr(engine, "pipeline", None), "versions", {}) or {})
     return engine.name, engine.version, versions, engine_predict(engine)
@@ -91,7 +92,7 @@ def evaluate(args) -> tuple[dict, list]:
         "engine": name,
         "engine_version": version,
         "model_versions": versions,
-        "config": {"iou": config.iou, "casefold": config.casefold, "threads": args.threads,
+        "config": {"iou": config.iou, "casefold": config.casefold, "threads": args.threads, "device": args.device,
                    "lang": args.lang if name == "tesseract" else None, "limit": args.limit},
         "host": {"machine": platform.machine(), "cpus": os.cpu_count(), "python": platform.python_version()},
         "peak_rss_mb": peak_rss_mb(),
@@ -119,7 +120,21 @@ def flat_metrics(summary: dict) -> dict[str, float]:
     return out
 
 
-def log_mlflow(summary: dict) -> str:
+def registry_tags(weights_dir: Path | None) -> dict[str, str]:
+    """Link to the registered `lakeocr-pipeline` version holding exactly these weights (jobs/registry.py):
+    tags `weights_digest` and `registered_pipeline_version` ("unregistered" when no version has them)."""
+    from jobs import registry
+    from models.weights import WEIGHTS_DIR
+
+    try:
+        digest = registry.weights_digest(registry.shipped_weights(weights_dir or WEIGHTS_DIR))
+    except FileNotFoundError:
+        return {}
+    return {"weights_digest": digest,
+            "registered_pipeline_version": registry.find_version(digest) or "unregistered"}
+
+
+def log_mlflow(summary: dict, extra_tags: dict[str, str] | None = None) -> str:
     """One MLflow run per evaluation; returns its run id."""
     import mlflow
 
@@ -132,7 +147,7 @@ def log_mlflow(summary: dict) -> str:
                            "datasets": ",".join(summary["datasets"]), **{f"cfg.{k}": str(v)
                                                                         for k, v in summary["config"].items()}})
         mlflow.set_tags({f"model_version.{k}": v for k, v in summary["model_versions"].items()})
-        mlflow.set_tag("evaluation_id", summary["evaluation_id"])
+        mlflow.set_tags({"evaluation_id": summary["evaluation_id"], **(extra_tags or {})})
         mlflow.log_metrics(flat_metrics(summary))
         mlflow.log_dict(summary, "evaluation.json")
         return run.info.run_id
@@ -198,7 +213,8 @@ def run(args) -> int:
     summary = _clean(summary)
     summary["wall_s"] = round(time.perf_counter() - t0, 2)
     if not args.no_mlflow:
-        summary["mlflow_run_id"] = log_mlflow(summary)
+        tags = registry_tags(args.weights_dir) if summary["engine"] == "lakeocr" else {}
+        summary["mlflow_run_id"] = log_mlflow(summary, tags)
     if args.evaluations_table:
         append_evaluations(summary, args.evaluations_table)
     if args.report:

@@ -14,6 +14,7 @@ twice. Re-running the same night is a no-op (zero documents to do, one new `runs
 from __future__ import annotations
 
 import datetime as dt
+import fnmatch
 import threading
 import time
 import uuid
@@ -112,13 +113,33 @@ def new_run_id(run_date: dt.date) -> str:
     return f"{run_date:%Y%m%d}-{uuid.uuid4().hex[:8]}"
 
 
+def empty_files(spark, source: str, path_glob: str = "*") -> list[str]:
+    """Zero-byte files under `source`: Spark's file sources skip them, but each must become an error row.
+    Listed through Hadoop's FileSystem, so object stores work the same."""
+    jvm = spark.sparkContext._jvm
+    root = jvm.org.apache.hadoop.fs.Path(source)
+    fs = root.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    found, it = [], fs.listFiles(root, True)
+    while it.hasNext():
+        status = it.next()
+        if status.getLen() == 0 and fnmatch.fnmatch(status.getPath().getName(), path_glob):
+            found.append(status.getPath().toString())
+    return sorted(found)
+
+
 def list_documents(spark, source: str, path_glob: str = "*"):
-    """(path, length, content, doc_id) of every file under `source` (recursively)."""
+    """(path, length, content, doc_id) of every file under `source` (recursively), empty files included."""
     from pyspark.sql import functions as F
+    from pyspark.sql.types import BinaryType, LongType, StringType, StructField, StructType
 
     files = (spark.read.format("binaryFile").option("recursiveFileLookup", "true")
-             .option("pathGlobFilter", path_glob).load(source))
-    return files.select("path", "length", "content", F.sha2("content", 256).alias("doc_id"))
+             .option("pathGlobFilter", path_glob).load(source).select("path", "length", "content"))
+    empty = empty_files(spark, source, path_glob)
+    if empty:
+        schema = StructType([StructField("path", StringType()), StructField("length", LongType()),
+                             StructField("content", BinaryType())])
+        files = files.unionByName(spark.createDataFrame([(p, 0, bytearray()) for p in empty], schema))
+    return files.withColumn("doc_id", F.sha2("content", 256))
 
 
 def documents_to_do(spark, files, lake: str, model_version: str, tasks: int):

@@ -17,7 +17,6 @@ from udfs.schema import TABLES, TableSpec
 
 TABLE_PROPERTIES = {
     "delta.enableChangeDataFeed": "true",
-    "delta.appendOnly": "false",
 }
 _USER_METADATA = "spark.databricks.delta.commitInfo.userMetadata"
 

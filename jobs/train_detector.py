@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import time
 from pathlib import Path
 
@@ -22,8 +23,9 @@ from models.detection import data as ddata
 from models.detection.decode import DecodeConfig
 from models.detection.model import Detector, DetectorConfig, count_parameters
 from models.detection.predictor import DetectionPredictor, PredictorConfig
-from models.detection.training import loss_step
-from models.engine import TrainConfig, train
+from models.detection.training import make_step
+from models.engine import TrainConfig, load_checkpoint, train
+from models.types import Page
 from models.weights import WEIGHTS_DIR, save_weights
 
 
@@ -49,12 +51,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fpn-width", type=int, default=DetectorConfig.fpn_width)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=0, help="data worker processes (0 = in the training process)")
+    parser.add_argument("--bf16", action="store_true", help="CPU bfloat16 autocast + channels_last (AMX CPUs)")
     parser.add_argument("--log-every", type=int, default=20)
     parser.add_argument("--ckpt-every", type=int, default=200)
     parser.add_argument("--ckpt", default="build/detector/ckpt.pt")
     parser.add_argument("--weights-dir", default=str(WEIGHTS_DIR))
     parser.add_argument("--eval-pages", type=int, default=8, help="synthetic eval pages scored at the end")
     parser.add_argument("--experiment", default="detector")
+    parser.add_argument("--export-only", action="store_true",
+                        help="write the weights of the current --ckpt to --weights-dir, no training")
+    parser.add_argument("--eval-only", action="store_true",
+                        help="score the weights in --weights-dir on held-out synthetic pages (--eval-pages)")
+    parser.add_argument("--eval-save", metavar="DIR", help="with --eval-only: also save GT and predictions here")
 
 
 def _source(args) -> ddata.PageSource:
@@ -71,13 +80,43 @@ def _until(iterator, minutes: float):
     return itertools.takewhile(lambda _: time.monotonic() < end, iterator)
 
 
-def _quick_eval(predictor: DetectionPredictor, source_name: str, pages: int, seed: int) -> dict:
-    from models.detection.evaluate import evaluate_pages
+def heldout_pages(count: int, seed: int = 10_000) -> list[tuple[np.ndarray, Page]]:
+    """Held-out synthetic pages: eval fonts, every kind and all four rotations in turn, degraded, the
+    engine's own dpi range and languages."""
+    from models.detection.toy import rotate_page
+    from models.synth.pages import LANGS, PAGE_KINDS
 
-    source = ddata.toy_source() if source_name == "toy" else ddata.synth_source("eval")
-    rng = np.random.default_rng(seed + 10_000)
-    samples = [source(rng) for _ in range(pages)]
+    source_cache: dict = {}
+    out = []
+    for i in range(count):
+        kind, k = PAGE_KINDS[i % len(PAGE_KINDS)], (i // len(PAGE_KINDS)) % 4
+        lang = LANGS[i % len(LANGS)]
+        key = (kind, lang)
+        if key not in source_cache:
+            source_cache[key] = ddata.synth_source("eval", kinds=(kind,), langs=(lang,), rotate=False, dpi_range=None)
+        image, page = source_cache[key](np.random.default_rng([seed, i]))
+        out.append(rotate_page(image, page, k) if k else (image, page))
+    return out
+
+
+def _quick_eval(predictor: DetectionPredictor, source_name: str, pages: int, seed: int,
+                save_dir: str | None = None) -> dict:
+    from models.detection.evaluate import evaluate_pages
+    from models.gtio import save_page
+
+    if source_name == "toy":
+        rng = np.random.default_rng(seed + 10_000)
+        samples = [ddata.toy_source()(rng) for _ in range(pages)]
+    else:
+        samples = heldout_pages(pages, seed + 10_000)
     preds = predictor.detect([im for im, _ in samples])
+    if save_dir:
+        from PIL import Image
+        for i, ((image, gt), pred) in enumerate(zip(samples, preds)):
+            Path(save_dir).mkdir(parents=True, exist_ok=True)
+            Image.fromarray(image).save(Path(save_dir) / f"page_{i:03d}.jpg", quality=85)
+            save_page(gt, Path(save_dir) / f"page_{i:03d}.gt.json")
+            save_page(pred, Path(save_dir) / f"page_{i:03d}.pred.json")
     return evaluate_pages(preds, [pg for _, pg in samples])
 
 
@@ -87,11 +126,24 @@ def run(args) -> int:
         src = ddata.toy_source() if args.source == "toy" else ddata.synth_source("train")
         ddata.write_cache(src, args.write_cache, args.cache_pages, args.max_side, args.seed, args.cache_start)
         return 0
+    if args.eval_only:
+        shipped = DetectionPredictor.from_weights("detector", args.weights_dir)
+        scores = _quick_eval(shipped, args.source, args.eval_pages, args.seed, args.eval_save)
+        print(json.dumps({"version": shipped.version, "pages": args.eval_pages,
+                          **{k: round(float(v), 4) for k, v in scores.items()}}), flush=True)
+        return 0
     from jobs.mlflow_log import training_run
     import mlflow
 
     mcfg = DetectorConfig(widths=tuple(args.widths), blocks=tuple(args.blocks), fpn_width=args.fpn_width)
     model = Detector(mcfg)
+    if args.export_only:
+        ck = load_checkpoint(args.ckpt, model)
+        predictor = DetectionPredictor(model, PredictorConfig(max_side=args.max_side), DecodeConfig())
+        pt = save_weights("detector", model.state_dict(), {**predictor.config_dict(), "trained_steps": ck["step"],
+                                                           "params": count_parameters(model)}, args.weights_dir)
+        print(f"weights {pt} from {args.ckpt} at step {ck['step']}")
+        return 0
     dcfg = ddata.DataConfig(max_side=0 if args.source == "toy" and not args.cache else args.max_side,
                             crop=args.crop, batch_size=args.batch_size, mean=mcfg.mean, std=mcfg.std)
     tcfg = TrainConfig(steps=args.steps, lr=args.lr, log_every=args.log_every, ckpt_every=args.ckpt_every,
@@ -103,8 +155,16 @@ def run(args) -> int:
             log(step, metrics)
             print(f"step {step} " + " ".join(f"{k}={v:.4g}" for k, v in metrics.items()), flush=True)
 
-        batches = _until(ddata.batches(_source(args), dcfg, seed=args.seed), args.minutes)
-        result = train(model, batches, tcfg, ckpt_path=args.ckpt, log=log_print, step_fn=loss_step)
+        start = int(torch.load(args.ckpt, map_location="cpu", weights_only=False)["step"]) \
+            if Path(args.ckpt).exists() else 0
+        stream = ddata.BatchStream(_source(args), dcfg, seed=args.seed + start)    # a resumed run sees new crops
+        loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=args.workers,
+                                             persistent_workers=args.workers > 0)
+        if args.bf16:
+            model = model.to(memory_format=torch.channels_last)
+        result = train(model, _until(iter(loader), args.minutes), tcfg, ckpt_path=args.ckpt, log=log_print,
+                       step_fn=make_step(args.bf16))
+        model = model.to(memory_format=torch.contiguous_format)
         predictor = DetectionPredictor(model, PredictorConfig(max_side=args.max_side), DecodeConfig())
         config = {**predictor.config_dict(), "trained_steps": result["step"], "params": count_parameters(model),
                   "data": {"source": "cache" if args.cache else args.source, "crop": args.crop,

@@ -161,3 +161,10 @@ def test_links_from_word_pairs_widened_to_entities():
     pred.links = [(0, 9)]
     with pytest.raises(ValueError):
         link_counts(pred, gt)
+
+
+def test_link_sources_spans_and_text_pairs():
+    gt = page_of(GT, meta={"kv_spans": [[[0], [1]], [[2], [3]]]})        # synthetic GT: word-id spans
+    pred = page_of(GT, meta={"kv_pairs": [{"key": [2], "value": [3], "kind": "kv"}]})
+    assert link_counts(pred, gt) == (1, 1, 2)
+    assert link_counts(pred, page_of(GT)) is None                          # GT without any link source

@@ -64,7 +64,7 @@ def test_cli_json_schema_and_report(dataset, tmp_path, capsys):
     assert {"engine", "engine_version", "model_versions", "config", "peak_rss_mb", "datasets", "report"} <= set(out)
     m = out["datasets"]["tiny"]
     assert {"pages", "det", "e2e", "rec", "page_cer", "page_cer_nospace", "bow", "fields", "links",
-            "pages_per_s"} <= set(m)
+            "pages_per_s", "pages_per_cpu_s"} <= set(m)
     assert m["pages"] == 2 and m["det"]["hmean"] == 1.0
     assert m["e2e"]["tp"] == 11 and m["e2e"]["n_gt"] == 12
     assert m["rec"]["cer"] == pytest.approx(1 / sum(len(t) for line in TEXT for t in line) / 2)
@@ -154,3 +154,23 @@ def test_tesseract_reads_a_rendered_page():
     from models.eval.pages import evaluate_page
     r = evaluate_page(page, gt)
     assert r.det_tp >= 4 and r.e2e_tp >= 3
+
+
+def test_benchmarks_md_renders_results_and_errors(dataset, tmp_path, monkeypatch, capsys):
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("make_benchmarks_md",
+                                                  Path(__file__).resolve().parent.parent / "bench" / "make_benchmarks_md.py")
+    mbm = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mbm)
+    root, preds = dataset
+    monkeypatch.setattr(mbm, "RESULTS", tmp_path / "results")
+    mbm.RESULTS.mkdir()
+    assert cli.main(["evaluate", str(root), "--predictions", str(preds), "--json", "--no-mlflow",
+                     "--save-json", str(mbm.result_path("tesseract-eng", "tiny"))]) == 0
+    mbm.result_path("rapidocr", "tiny", ".error").write_text("rapidocr not installed\n")
+    md = mbm.render(["tesseract-eng", "rapidocr", "lakeocr"], ["tiny", "absent"])
+    assert "### tiny" in md and "### absent" not in md
+    assert "| tesseract-eng | saved-predictions | 1.000 | 1.000 | 1.000 | 0.917 |" in md
+    assert "| rapidocr | not run: rapidocr not installed |" in md and "| lakeocr |" not in md

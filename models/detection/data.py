@@ -121,6 +121,19 @@ def batches(source: PageSource, cfg: DataConfig, seed: int = 0,
                 pending = []
 
 
+class BatchStream(torch.utils.data.IterableDataset):
+    """`batches(...)` as an IterableDataset, so a DataLoader worker process prepares batches while the
+    main process trains (use batch_size=None, num_workers=1)."""
+
+    def __init__(self, source: PageSource, cfg: DataConfig, seed: int = 0, tcfg: TargetConfig = TargetConfig()):
+        super().__init__()
+        self.source, self.cfg, self.seed, self.tcfg = source, cfg, seed, tcfg
+
+    def __iter__(self):
+        torch.set_num_threads(1)
+        return batches(self.source, self.cfg, self.seed, self.tcfg)
+
+
 # ------------------------------------------------------------------------------------------ sources
 def toy_source(size: tuple[int, int] = (512, 640)) -> PageSource:
     """Toy PIL pages (models.detection.toy) in a random orientation."""

@@ -1,6 +1,9 @@
 """The detector's training step for models/engine.py: model + batch -> dict of named losses."""
 from __future__ import annotations
 
+import contextlib
+from typing import Callable
+
 import torch
 
 from models.detection.losses import detection_losses
@@ -11,8 +14,21 @@ LOSS_WEIGHTS: dict[str, float] = {"center": 1.0, "link": 1.0, "orient": 0.5, "bo
                                   "offset": 0.5}
 
 
-def loss_step(model: Detector, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Forward a batch of `models.detection.data.collate` and return the weighted loss terms."""
-    out = model(batch["image"])
+def loss_step(model: Detector, batch: dict[str, torch.Tensor], bf16: bool = False) -> dict[str, torch.Tensor]:
+    """Forward a batch of `models.detection.data.collate` and return the weighted loss terms. `bf16` runs
+    the network under CPU bfloat16 autocast (2-2.5x faster on CPUs with AMX / AVX512-BF16); the losses are
+    always computed in float32."""
+    image = batch["image"]
+    if bf16:
+        image = image.contiguous(memory_format=torch.channels_last)
+    ctx = torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
+    with ctx:
+        out = model(image)
+    out = {k: v.float() for k, v in out.items()}
     losses = detection_losses(out, batch, model.cfg.stride)
     return {k: LOSS_WEIGHTS[k] * v for k, v in losses.items()}
+
+
+def make_step(bf16: bool = False) -> Callable[[Detector, dict], dict[str, torch.Tensor]]:
+    """The engine's `step_fn`; with bf16 call `model.to(memory_format=torch.channels_last)` first."""
+    return lambda model, batch: loss_step(model, batch, bf16)

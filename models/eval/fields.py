@@ -5,11 +5,13 @@ counts as correct when its value equals the GT value after `normalize_field` (up
 collapsed, stripped). As in SROIE task 3, precision is over the predicted non-empty fields (restricted to the
 keys the GT defines) and recall over the GT non-empty fields; counts are summed over pages.
 
-Links (FUNSD): the GT carries `links` as (question text, answer text) pairs (kept in `Page.meta["links"]`).
-Predictions give links either as word-index pairs in `Page.links` (key word, value word), each word widened to
-the predicted entity that contains it (so a link between entities is one pair, however many words they
-have), or directly as text pairs in `meta["links"]`. Pairs compare after `normalize_link_text` (all
-whitespace removed, case kept), as multisets.
+Links: every page's links become (key text, value text) pairs, compared as multisets after
+`normalize_link_text` (all whitespace removed, case kept). The first source a page has is used:
+1. `meta["links"]`: text pairs (FUNSD GT: question -> answer);
+2. `meta["kv_pairs"]` ({"key": word ids, "value": word ids}, the post-OCR clusterer) or `meta["kv_spans"]`
+   ([key word ids, value word ids], synthetic GT): each side's words joined by spaces in index order;
+3. `Page.links` (key word, value word): each word widened to the entity that contains it (so an
+   entity-to-entity link is one pair, however many words the entities have).
 """
 from __future__ import annotations
 
@@ -47,18 +49,31 @@ def _word_to_entity_text(page: Page) -> dict[int, str]:
     return out
 
 
-def predicted_link_pairs(page: Page) -> list[tuple[str, str]]:
-    """Text pairs of a predicted page's links (word-index links widened to entities, plus meta text links)."""
+def _span_text(page: Page, ids) -> str:
+    ids = [int(i) for i in ids]
+    if any(not 0 <= i < len(page.words) for i in ids):
+        raise ValueError(f"link span {ids} points outside the page's {len(page.words)} words")
+    return " ".join(page.words[i].text for i in sorted(ids))
+
+
+def link_pairs(page: Page) -> list[tuple[str, str]] | None:
+    """(key text, value text) of a page's links from its first link source (module docstring), or None when
+    the page has no link information at all."""
+    if page.meta.get("links") is not None:
+        return [(str(a), str(b)) for a, b in page.meta["links"]]
+    if page.meta.get("kv_pairs") is not None:
+        return [(_span_text(page, p["key"]), _span_text(page, p["value"])) for p in page.meta["kv_pairs"]]
+    if page.meta.get("kv_spans") is not None:
+        return [(_span_text(page, k), _span_text(page, v)) for k, v in page.meta["kv_spans"]]
+    if not page.links:
+        return None
     ent_text = _word_to_entity_text(page)
     pairs: set[tuple[str, str]] = set()
     for k, v in page.links:
+        _span_text(page, [k, v])
         k, v = int(k), int(v)
-        if not (0 <= k < len(page.words) and 0 <= v < len(page.words)):
-            raise ValueError(f"link ({k}, {v}) points outside the page's {len(page.words)} words")
         pairs.add((ent_text.get(k, page.words[k].text), ent_text.get(v, page.words[v].text)))
-    out = sorted(pairs)
-    out += [(str(a), str(b)) for a, b in page.meta.get("links", []) or []]
-    return out
+    return sorted(pairs)
 
 
 def _norm_pairs(pairs: Iterable[tuple[str, str]]) -> Counter:
@@ -66,11 +81,11 @@ def _norm_pairs(pairs: Iterable[tuple[str, str]]) -> Counter:
 
 
 def link_counts(pred: Page, gt: Page) -> tuple[int, int, int] | None:
-    """(tp, n_pred, n_gt) of key->value links on one page, or None when the GT has no `links`."""
-    gt_links = gt.meta.get("links")
+    """(tp, n_pred, n_gt) of key->value links on one page, or None when the GT has no link information."""
+    gt_links = link_pairs(gt)
     if gt_links is None:
         return None
     g = _norm_pairs(gt_links)
-    p = _norm_pairs(predicted_link_pairs(pred))
+    p = _norm_pairs(link_pairs(pred) or [])
     tp = sum(min(c, g[k]) for k, c in p.items())
     return tp, sum(p.values()), sum(g.values())

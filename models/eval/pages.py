@@ -122,7 +122,8 @@ class PageResult:
     bow_gt: int
     fields: tuple[int, int, int] | None = None
     links: tuple[int, int, int] | None = None
-    seconds: float | None = None
+    seconds: float | None = None          # wall time of the engine call
+    cpu_seconds: float | None = None      # CPU time of the engine call (process + children)
     matches: list[tuple[int, int, float, bool]] = field(default_factory=list)
 
     @property
@@ -190,6 +191,7 @@ def aggregate(results: list[PageResult]) -> dict:
     fields = _sum_triples(r.fields for r in results)
     links = _sum_triples(r.links for r in results)
     secs = [r.seconds for r in results if r.seconds is not None]
+    cpu = [r.cpu_seconds for r in results if r.cpu_seconds is not None]
     return {
         "pages": len(results),
         "granularity": sorted({r.granularity for r in results}),
@@ -204,4 +206,6 @@ def aggregate(results: list[PageResult]) -> dict:
         "links": prf(*links) if links else None,
         "seconds": float(sum(secs)) if secs else None,
         "pages_per_s": (len(secs) / sum(secs)) if secs and sum(secs) > 0 else None,
+        "cpu_seconds": float(sum(cpu)) if cpu else None,
+        "pages_per_cpu_s": (len(cpu) / sum(cpu)) if cpu and sum(cpu) > 0 else None,
     }

@@ -2,10 +2,13 @@
 
 An engine is anything with `ocr(image) -> Page` (models.peers); saved predictions (the JSON that
 `lakeocr ocr` writes, same format as the GT) are scored through `SavedPredictions`. Only the engine call is
-timed (not image decoding, not scoring), with time.perf_counter.
+timed (not image decoding, not scoring): wall time with time.perf_counter, and CPU time = this process's
+(all threads) + its finished children's (tesseract) user + system time, which a busy shared machine
+disturbs far less than wall time.
 """
 from __future__ import annotations
 
+import resource
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +46,12 @@ class SavedPredictions:
         raise ValueError(f"no saved prediction for {image_path.name} under {d}")
 
 
+def cpu_seconds() -> float:
+    """User + system CPU seconds of this process (all threads) and of its waited-for children."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 @dataclass
 class DatasetRun:
     name: str
@@ -61,11 +70,11 @@ def evaluate_dataset(dataset_dir: str | Path, predict: Callable[[Path, np.ndarra
             break
         image = read_image(img_path)
         gt = load_page(gt_path)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), cpu_seconds()
         pred = predict(img_path, image)
-        seconds = time.perf_counter() - t0
+        seconds, cpu = time.perf_counter() - t0, cpu_seconds() - c0
         result: PageResult = evaluate_page(pred, gt, config, name=img_path.name)
-        result.seconds = seconds
+        result.seconds, result.cpu_seconds = seconds, cpu
         cases.append(PageCase(result=result, image_path=img_path, pred=pred, gt=gt, dataset=root.name))
         if progress:
             progress(f"{root.name}/{img_path.name}: {seconds:.2f}s e2e F1 {result.e2e_hmean:.3f}")

@@ -32,13 +32,16 @@ from models.types import Block, Line, Page
 class ClusterConfig:
     line_center_tol: float = 0.45    # |centre dy| <= tol * height to continue a line
     word_gap: float = 1.6            # largest gap inside a line, in text heights
+    key_gap: float = 1.1             # after a label, a gap this wide (in heights) starts the value's line
+    split_after_colon: bool = False  # "Date: 2024-03-05" is a key line and a value line
     block_gap: float = 0.9           # largest leading between lines of a paragraph, in heights
     table_row_gap: float = 1.8       # largest gap between rows of one table, in heights
     short_line: float = 0.3          # a line narrower than this share of the text width is "short"
     segment_gap: float = 0.8         # a wider gap inside a line also ends a key/value segment, in heights
+    segment_gap_rel: float = 3.0     # ... or wider than this many median word gaps of the page
     stack_gap: float = 0.5           # labels stacked this close (in heights) and centred form one label
     value_max_lines: int = 4         # a value continues on at most this many lines
-    value_max_gap: float = 0.5       # key -> right value: largest gap, as a share of the text width
+    value_max_gap: float = 0.9       # key -> right value: largest gap, as a share of the text width
     value_below_gap: float = 2.0     # key -> value below: largest gap, in heights
     header_max_words: int = 4        # a table header is a short label
     header_max_rows: int = 12        # a table header pairs with at most this many cells below
@@ -78,16 +81,23 @@ def _h_overlap(a: np.ndarray, b: np.ndarray) -> float:
     return float(inter / max(1e-6, min(a[2] - a[0], b[2] - b[0])))
 
 
-def group_lines(boxes: np.ndarray, heights: np.ndarray, cfg: ClusterConfig) -> list[list[int]]:
-    """Words (frame boxes) -> lines of word indices, each left to right, lines sorted top to bottom."""
+def group_lines(boxes: np.ndarray, heights: np.ndarray, cfg: ClusterConfig,
+                words_text: list[str] | None = None) -> list[list[int]]:
+    """Words (frame boxes) -> lines of word indices, each left to right, lines sorted top to bottom.
+    A word ending with a colon ends its line when cfg.split_after_colon (key and value are two lines)."""
+    words_text = words_text or [""] * len(boxes)
     lines: list[list[int]] = []
     for i in np.argsort(boxes[:, 0], kind="stable"):
         best, best_cost = None, None
         cy = (boxes[i, 1] + boxes[i, 3]) / 2
         for li, ln in enumerate(lines):
             last = ln[-1]
+            if cfg.split_after_colon and words_text[last].rstrip().endswith((":", "：")):
+                continue
             h = max(heights[last], heights[i])
             gap = boxes[i, 0] - boxes[last, 2]
+            if gap > cfg.key_gap * h and is_key_text(" ".join(words_text[j] for j in ln)):
+                continue                  # a label, then a value set apart at a tab stop: two lines
             dy = abs(cy - (boxes[last, 1] + boxes[last, 3]) / 2)
             if gap < -0.3 * h or gap > cfg.word_gap * h or dy > cfg.line_center_tol * h:
                 continue
@@ -215,21 +225,32 @@ def xy_cut(boxes: np.ndarray, ids: list[int], unit: float) -> list[int]:
 
 
 _KEY_WORDS = re.compile(
-    r"^(name|date|time|to|from|subject|re|cc|fax|phone|tel|telephone|e-?mail|address|total|subtotal|"
-    r"amount|price|qty|quantity|no\.?|number|#|invoice|account|company|signature|title|code|city|state|"
-    r"zip|department|street|period|cost|brand|region|division|area|"
-    r"성명|이름|주소|전화|전화번호|날짜|일자|거래일자|발행일|금액|합계|총액|공급가액|세액|상호|대표자|"
-    r"사업자등록번호|등록번호|주민등록번호|계좌번호|카드번호|이메일|담당자|연락처|품목|수량|단가)$",
+    r"^(name|date|time|to|from|subject|re|cc|fax|phone|tel|telephone|e-?mail|address|total|subtotal|vat|tax|"
+    r"amount|price|unit price|qty|quantity|no\.?|number|#|invoice|account|account holder|company|signature|"
+    r"title|code|city|state|zip|department|dept\.?|position|street|period|cost|brand|region|division|area|"
+    r"bank|website|homepage|url|remarks|note|spec|item|description|balance|deposit|withdrawal|paid|change|"
+    r"due date|issued|date of birth|birth|supplier|buyer|cashier|representative|approval|approval no\.?|"
+    r"reg\.? no\.?|business reg\.? no\.?|resident reg\.? no\.?|card no\.?|account no\.?|"
+    r"성명|이름|주소|전화|전화번호|날짜|일자|거래일자|발행일|발급일|금액|합계|총액|공급가액|부가세|세액|상호|대표자|"
+    r"사업자등록번호|등록번호|주민등록번호|계좌번호|카드번호|이메일|담당|담당자|연락처|품목|수량|단가|규격|비고|"
+    r"홈페이지|승인번호|조회기간|잔액|입금|출금|적요|예금주|부서|직위|생년월일|서명|공급자|공급받는자|팩스|번호|"
+    r"받은금액|거스름돈|납부기한|시간|은행)$",
     re.IGNORECASE)
 
 
 def is_key_text(text: str) -> bool:
-    """A label for sure: ends with a colon, or its last word is a known key word (English or Korean)."""
+    """A label for sure: ends with a colon, or is (or ends with) a known key word, in English, Korean or
+    both ("부서(Department)")."""
     t = text.strip()
     if t.endswith((":", "：")):
         return True
-    words = t.rstrip(" .").split()
-    return bool(words) and len(words) <= 6 and bool(_KEY_WORDS.match(words[-1].strip("()")))
+    t = t.rstrip(" .")
+    words = t.split()
+    if not words or len(words) > 6:
+        return False
+    base = re.sub(r"\s*\(([^)]*)\)\s*$", "", t)          # "부서(Department)" -> "부서"
+    inner = re.findall(r"\(([^)]*)\)", t)
+    return any(bool(_KEY_WORDS.match(c.strip())) for c in [t, base, words[-1].strip("()"), *inner] if c.strip())
 
 
 def is_label_text(text: str) -> bool:
@@ -242,6 +263,7 @@ def is_label_text(text: str) -> bool:
 class KeyValue:
     key: tuple[int, ...]        # word indices of the key segment, left to right
     value: tuple[int, ...]      # word indices of the value segment
+    kind: str = "field"         # "field" (a label and its value) | "table" (a column header and a cell)
 
 
 def _key_prefix_ends(page: Page, cur: list[int], nxt: int) -> bool:
@@ -258,12 +280,17 @@ def _key_prefix_ends(page: Page, cur: list[int], nxt: int) -> bool:
 
 def segments_of(page: Page, lines: list[list[int]], boxes: np.ndarray, heights: np.ndarray,
                 cfg: ClusterConfig) -> list[list[int]]:
-    """Lines split after each word ending with a colon and at gaps wider than cfg.segment_gap heights."""
+    """Lines split after each word ending with a colon, at wide gaps (cfg.segment_gap heights, or
+    cfg.segment_gap_rel times the page's median word gap when its spacing is wider)."""
+    gaps = [(boxes[b, 0] - boxes[a, 2]) / max(heights[a], heights[b]) for ln in lines for a, b in zip(ln, ln[1:])]
+    unit = float(np.median(gaps)) if gaps else 0.3
+    seg_gap = max(cfg.segment_gap, cfg.segment_gap_rel * unit)
     segs = []
     for ln in lines:
         cur: list[int] = []
         for i in ln:
-            if cur and boxes[i, 0] - boxes[cur[-1], 2] > cfg.segment_gap * max(heights[i], heights[cur[-1]]):
+            gap = (boxes[i, 0] - boxes[cur[-1], 2]) / max(heights[i], heights[cur[-1]]) if cur else 0.0
+            if cur and gap > seg_gap:
                 segs.append(cur)
                 cur = []
             if cur and _key_prefix_ends(page, cur, i):
@@ -308,11 +335,12 @@ def merge_stacked_labels(page: Page, segs: list[list[int]], boxes: np.ndarray, h
 
 
 def pair_keys_values(page: Page, boxes: np.ndarray, heights: np.ndarray, lines: list[list[int]],
-                     cfg: ClusterConfig = ClusterConfig()) -> list[KeyValue]:
+                     cfg: ClusterConfig = ClusterConfig(), table_words: set[int] = frozenset()) -> list[KeyValue]:
     """Key -> value pairs on segments:
     1. table headers: a row of >= 2 labels with cells aligned below each -> header with each cell;
     2. keys (colon or key word) -> the nearest non-key segment to the right on the row, else just below;
-    3. a label followed on its row by a non-label segment -> that segment."""
+    3. outside tables, a label followed on its row by a non-label segment -> that segment.
+    A value holds at least one letter or digit."""
     segs = segments_of(page, lines, boxes, heights, cfg)
     if not segs:
         return []
@@ -323,17 +351,20 @@ def pair_keys_values(page: Page, boxes: np.ndarray, heights: np.ndarray, lines: 
     text_w = float(sb[:, 2].max() - sb[:, 0].min())
     key = [is_key_text(t) for t in text]
     label = [k or is_label_text(t) for k, t in zip(key, text)]
+    has_alnum = [bool(re.search(r"[^\W_]", t)) for t in text]
     used: set[int] = set()
     pairs, headers = _table_pairs(segs, sb, sh, label, key, used, cfg)
     for k in range(len(segs)):
         if k in headers or k in used or not label[k]:
             continue
+        if not key[k] and table_words.intersection(segs[k]):
+            continue
         v = _right_of(k, sb, sh, cfg.value_max_gap * text_w)
-        if v is not None and (key[v] or (not key[k] and label[v])):
+        if v is not None and (key[v] or (not key[k] and label[v]) or not has_alnum[v]):
             v = None
         if v is None and key[k]:
             v = _below(k, sb, sh, cfg.value_below_gap)
-            v = None if v is None or key[v] else v
+            v = None if v is None or key[v] or not has_alnum[v] else v
         if v is not None and v not in used and v not in headers:
             used.add(v)
             value = list(segs[v])
@@ -420,7 +451,7 @@ def _table_pairs(segs, sb, sh, label, key, used, cfg: ClusterConfig) -> tuple[li
             continue
         for h in heads:
             for j in columns[h]:
-                pairs.append(KeyValue(tuple(segs[h]), tuple(segs[j])))
+                pairs.append(KeyValue(tuple(segs[h]), tuple(segs[j]), "table"))
                 used.add(j)
         headers.update(heads)
     return pairs, headers
@@ -436,7 +467,7 @@ class Clusterer:
         ang, boxes, heights = page_frame(page)
         if not page.words:
             return page
-        lines = group_lines(boxes, heights, self.config)
+        lines = group_lines(boxes, heights, self.config, [w.text for w in page.words])
         lb = np.stack([_union(boxes, ln) for ln in lines])
         lh = np.array([float(np.median(heights[ln])) for ln in lines])
         blocks = group_blocks(lb, lh, self.config)
@@ -458,7 +489,9 @@ class Clusterer:
             page.blocks.append(Block(quad=union_quad([page.words[i].quad for li in members for i in lines[li]], ang),
                                      line_ids=line_ids, kind=kind))
         page.meta["reading_order"] = [i for ln in page.lines for i in ln.word_ids]
-        kv = pair_keys_values(page, boxes, heights, [ln.word_ids for ln in page.lines], self.config)
+        table_words = {i for b in page.blocks if b.kind == "table" for li in b.line_ids
+                       for i in page.lines[li].word_ids}
+        kv = pair_keys_values(page, boxes, heights, [ln.word_ids for ln in page.lines], self.config, table_words)
         page.links = [(p.key[0], p.value[0]) for p in kv]
-        page.meta["kv_pairs"] = [{"key": list(p.key), "value": list(p.value)} for p in kv]
+        page.meta["kv_pairs"] = [{"key": list(p.key), "value": list(p.value), "kind": p.kind} for p in kv]
         return page

@@ -189,6 +189,7 @@ def mask_pii(page: Page, entities: list[Entity], salt: str, types: tuple[str, ..
             page.words[i].text = mask_text(page.words[i].text)
     for ln in page.lines:
         ln.text = " ".join(page.words[i].text for i in ln.word_ids)
+    page.meta["pii_masked_words"] = sorted({i for e in entities if e.label in types for i in e.word_ids})
 
 
 @dataclass

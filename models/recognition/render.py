@@ -28,10 +28,12 @@ OTHER_TEXT = ("北京 東京 中華 日本 會社 株式 大學 電話 地址 �
               "ひらがな カタカナ です ます こんにちは トウキョウ "
               "Москва привет банк счёт Итого Дата Адрес "
               "Αθήνα λόγος ευρώ ΣΥΝΟΛΟ Ημερομηνία").split()
-OTHER_FONTS = ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-               "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc",
-               "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-               "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf")
+# (CJK font, alphabet font) per split: sans faces for training, serif faces held out for evaluation
+OTHER_FONTS = {"train": ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+                         "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
+               "eval": ("/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc",
+                        "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf")}
+FOREIGN_RANGES = ((0x4E00, 0x9FA5), (0x3041, 0x3096), (0x30A1, 0x30FA), (0x0410, 0x044F), (0x0391, 0x03C9))
 
 
 @dataclass(frozen=True)
@@ -107,8 +109,11 @@ def random_text(rng: np.random.Generator, script: str) -> str:
         return _latin_word(rng)
     if script == "digits":
         return _digits_word(rng)
-    if script == "other":
-        return str(rng.choice(OTHER_TEXT))
+    if script == "other":        # a foreign script: a real word, or random letters of one script
+        if rng.random() < 0.3:
+            return str(rng.choice(OTHER_TEXT))
+        lo, hi = FOREIGN_RANGES[int(rng.integers(len(FOREIGN_RANGES)))]
+        return "".join(chr(int(c)) for c in rng.integers(lo, hi + 1, int(rng.integers(1, 7)))).replace("\u03a2", "Σ")
     raise ValueError(f"unknown script {script!r}")
 
 
@@ -159,14 +164,21 @@ def degrade(gray: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return gray
 
 
+@functools.lru_cache(maxsize=64)
+def _truetype(path: str, size: int) -> ImageFont.FreeTypeFont:
+    index = 1 if path.endswith(".ttc") else 0          # Noto CJK collection: face 1 = KR (has Hanja and kana)
+    return ImageFont.truetype(path, size, index=index)
+
+
 def render_crop(rng: np.random.Generator, script: str, split: str = "train", height: int = 32,
                 degrade_p: float = 0.8) -> RenderedCrop:
-    """One word crop of `script` (hangul | latin | digits | other) rendered with a font of `split`."""
+    """One word crop of `script` (hangul | latin | digits | other) rendered with a font of `split`;
+    "other" here means a script we do not read (Han, kana, Cyrillic, Greek)."""
     text = random_text(rng, script)
     if script == "other":
         cjk = any(ord(c) > 0x2E80 for c in text)
-        path = OTHER_FONTS[int(rng.integers(2)) + (0 if cjk else 2)]
-        font_name, pil = path.rsplit("/", 1)[1], ImageFont.truetype(path, int(rng.integers(26, 44)))
+        path = OTHER_FONTS[split if split in OTHER_FONTS else "train"][0 if cjk else 1]
+        font_name, pil = path.rsplit("/", 1)[1], _truetype(path, int(rng.integers(26, 44)))
     else:
         from models.synth.fonts import load_fonts
         fonts = [f for f in load_fonts(split).for_script(script) if f.covers(text)]

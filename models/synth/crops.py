@@ -34,7 +34,20 @@ class WordCrop:
 
 
 def sample_text(content: Content, script: str) -> str:
-    """A word of the given script (the result's script_of() equals `script`)."""
+    """A word (no spaces) of the given script: the result's script_of() equals `script`."""
+    word = _sample_text(content, script)
+    if " " in word:                     # multi-token values (city names, ...): keep one token of the script
+        tokens = [t for t in word.split() if script_of(t) == script]
+        word = tokens[0] if tokens else _sample_text(content, script).replace(" ", "")
+    return word if script_of(word) == script else _fallback_word(content, script)
+
+
+def _fallback_word(content: Content, script: str) -> str:
+    return {"hangul": lambda: content.syllables(1, 3), "latin": content.en_word,
+            "digits": lambda: content.digits(4), "other": lambda: "-"}[script]()
+
+
+def _sample_text(content: Content, script: str) -> str:
     rng = content.rng
     if script == "hangul":
         r = rng.random()
@@ -150,3 +163,37 @@ def _crop(rng, *, script, height, fonts, degrade_, text, n_words) -> WordCrop:
     interp = cv2.INTER_AREA if h > height else cv2.INTER_LINEAR
     img = cv2.resize(img, (new_w, height), interpolation=interp)
     return WordCrop(image=np.ascontiguousarray(img), text=text, script=script_of(text), font=info.name)
+
+
+def rectify_quad(image: np.ndarray, quad, height: int, pad: float = 0.0) -> np.ndarray:
+    """Upright crop under a TL-first quad at a fixed height, in the continuous pixel convention of
+    models.types (quad corners are pixel corners; OpenCV maps pixel centres, hence the half-pixel shifts).
+    `pad` grows the quad by that fraction of its height on every side."""
+    q = np.asarray(quad, np.float64).reshape(4, 2)
+    ux, uy = q[1] - q[0], q[3] - q[0]
+    w_len, h_len = max(1e-6, float(np.hypot(*ux))), max(1e-6, float(np.hypot(*uy)))
+    if pad:
+        d = pad * h_len
+        ex, ey = ux / w_len * d, uy / h_len * d
+        q = q + np.array([-ex - ey, ex - ey, ex + ey, -ex + ey])
+        w_len, h_len = w_len + 2 * d, h_len + 2 * d
+    width = max(1, int(round(w_len * height / h_len)))
+    dst = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float32)
+    m = cv2.getPerspectiveTransform(q.astype(np.float32) - 0.5, dst - 0.5)
+    return cv2.warpPerspective(image, m, (width, height), flags=cv2.INTER_AREA if h_len > height else cv2.INTER_LINEAR,
+                               borderMode=cv2.BORDER_REPLICATE)
+
+
+def crops_from_page(image: np.ndarray, page, *, height: int = 32, pad: float = 0.12,
+                    min_height_px: float = 6.0) -> list[WordCrop]:
+    """Word crops cut from a rendered page along its GT quads (text-relative TL first, so rotated pages give
+    upright crops); grayscale like the fast path. Words smaller than `min_height_px` are skipped."""
+    gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
+    out = []
+    for w in page.words:
+        q = np.asarray(w.quad, np.float64)
+        if np.hypot(*(q[3] - q[0])) < min_height_px or not w.text:
+            continue
+        out.append(WordCrop(image=rectify_quad(gray, q, height, pad), text=w.text, script=w.script,
+                            font=str(page.meta.get("font", ""))))
+    return out

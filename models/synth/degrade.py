@@ -10,6 +10,28 @@ import cv2
 import numpy as np
 
 
+def add_field(img: np.ndarray, field: np.ndarray) -> np.ndarray:
+    """img + field (float (H, W), same for every channel), saturated to uint8 (OpenCV, no float copies)."""
+    f = np.rint(field).astype(np.int16)
+    if img.ndim == 3:
+        f = cv2.merge([f] * img.shape[2])
+    return cv2.add(img, f, dtype=cv2.CV_8U)
+
+
+def mul_field(img: np.ndarray, field: np.ndarray) -> np.ndarray:
+    """img * field (float (H, W), same for every channel), saturated to uint8."""
+    f = field.astype(np.float32)
+    if img.ndim == 3:
+        f = cv2.merge([f] * img.shape[2])
+    return cv2.multiply(img, f, dtype=cv2.CV_8U)
+
+
+def _lowres_normal(rng: np.random.Generator, h: int, w: int, std: float, factor: int) -> np.ndarray:
+    """Gaussian noise drawn at 1/factor resolution and upscaled (nearest) to (h, w)."""
+    small = rng.standard_normal(((h + factor - 1) // factor, (w + factor - 1) // factor), dtype=np.float32) * std
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_NEAREST) if factor > 1 else small
+
+
 def blur(img: np.ndarray, rng: np.random.Generator, sigma: tuple[float, float] = (0.3, 1.2)) -> np.ndarray:
     """Gaussian blur (out-of-focus scan / camera)."""
     s = float(rng.uniform(*sigma))
@@ -29,16 +51,8 @@ def motion_blur(img: np.ndarray, rng: np.random.Generator, length: tuple[int, in
 
 def noise(img: np.ndarray, rng: np.random.Generator, std: tuple[float, float] = (2.0, 12.0)) -> np.ndarray:
     """Additive Gaussian sensor noise (drawn at half resolution and upscaled when large, for speed)."""
-    s = float(rng.uniform(*std))
     h, w = img.shape[:2]
-    if h * w > 400_000:
-        small = rng.normal(0.0, s, ((h + 1) // 2, (w + 1) // 2)).astype(np.float32)
-        n = cv2.resize(small, (w, h), interpolation=cv2.INTER_NEAREST)
-    else:
-        n = rng.normal(0.0, s, (h, w)).astype(np.float32)
-    if img.ndim == 3:
-        n = n[:, :, None]
-    return np.clip(img.astype(np.float32) + n, 0, 255).astype(np.uint8)
+    return add_field(img, _lowres_normal(rng, h, w, float(rng.uniform(*std)), 2 if h * w > 400_000 else 1))
 
 
 def salt_pepper(img: np.ndarray, rng: np.random.Generator, amount: tuple[float, float] = (0.0005, 0.004)) -> np.ndarray:
@@ -73,7 +87,7 @@ def low_res(img: np.ndarray, rng: np.random.Generator, factor: tuple[float, floa
 def binarize(img: np.ndarray, rng: np.random.Generator, threshold: tuple[int, int] = (110, 180)) -> np.ndarray:
     """Hard black/white threshold (bitonal scanner)."""
     t = int(rng.integers(threshold[0], threshold[1] + 1))
-    return np.where(img < t, 0, 255).astype(np.uint8)
+    return cv2.threshold(img, t - 1, 255, cv2.THRESH_BINARY)[1]
 
 
 def fax(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -96,17 +110,14 @@ def uneven_light(img: np.ndarray, rng: np.random.Generator, strength: tuple[floa
     ys = np.linspace(0, 1, 32, dtype=np.float32)[:, None] - cy
     xs = np.linspace(0, 1, 32, dtype=np.float32)[None, :] - cx
     field = 1.0 - s * np.clip(0.5 + gx * xs + gy * ys + 0.6 * (xs ** 2 + ys ** 2), 0, 1)
-    field = cv2.resize(field, (w, h), interpolation=cv2.INTER_LINEAR)
-    if img.ndim == 3:
-        field = field[:, :, None]
-    return np.clip(img.astype(np.float32) * field, 0, 255).astype(np.uint8)
+    return mul_field(img, cv2.resize(field, (w, h), interpolation=cv2.INTER_LINEAR))
 
 
 def faint(img: np.ndarray, rng: np.random.Generator, strength: tuple[float, float] = (0.3, 0.65)) -> np.ndarray:
     """Faint print: pull ink toward the paper (low contrast toner)."""
     s = float(rng.uniform(*strength))
-    f = img.astype(np.float32)
-    return np.clip(255 - (255 - f) * (1 - s), 0, 255).astype(np.uint8)
+    lut = np.clip(255 - (255 - np.arange(256, dtype=np.float32)) * (1 - s), 0, 255).astype(np.uint8)
+    return cv2.LUT(img, lut)
 
 
 def bold(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -122,36 +133,55 @@ def thin(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def paper(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Paper texture: low-frequency fibre noise plus a slight tint (RGB only tints)."""
+    """Paper texture: low-frequency fibre noise (same on every channel; the paper tint is colorize's)."""
     h, w = img.shape[:2]
-    tex = rng.normal(0, float(rng.uniform(2, 8)), (max(2, h // 8), max(2, w // 8))).astype(np.float32)
+    tex = rng.standard_normal((max(2, h // 8), max(2, w // 8)), dtype=np.float32) * float(rng.uniform(2, 8))
     tex = cv2.resize(cv2.GaussianBlur(tex, (0, 0), 1.0), (w, h), interpolation=cv2.INTER_LINEAR)
-    out = img.astype(np.float32) + (tex if img.ndim == 2 else tex[:, :, None])
+    return add_field(img, tex)
+
+
+def pattern(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Light background print under the text: a hatch, grid or dot screen (security paper, forms); darkens
+    only where the pattern is darker than the page, so text stays on top."""
+    h, w = img.shape[:2]
+    layer = np.full((h, w), 255, np.uint8)
+    level = int(rng.integers(195, 236))
+    step = int(rng.integers(6, 24))
+    kind = int(rng.integers(3))
+    if kind == 0:                                     # diagonal hatch
+        for k in range(-h, w, step):
+            cv2.line(layer, (k, 0), (k + h, h), level, 1)
+    elif kind == 1:                                   # grid
+        layer[::step, :] = level
+        layer[:, ::step] = level
+    else:                                             # dot screen
+        layer[::step, ::step] = level
+        layer = cv2.erode(layer, np.ones((2, 2), np.uint8))
     if img.ndim == 3:
-        tint = np.array([0, rng.uniform(-8, 2), rng.uniform(-18, 0)], np.float32)   # yellowish paper
-        out += tint * (out / 255.0)
-    return np.clip(out, 0, 255).astype(np.uint8)
+        layer = cv2.merge([layer] * img.shape[2])
+    return cv2.min(img, layer)
 
 
 def stain(img: np.ndarray, rng: np.random.Generator, n: tuple[int, int] = (1, 3)) -> np.ndarray:
-    """Coffee/water stains: soft translucent blobs and rings."""
-    out = img.astype(np.float32)
+    """Coffee/water stains: soft translucent blobs and rings (computed only inside each stain's box)."""
+    out = img.copy()
     h, w = img.shape[:2]
-    scale = 4
     for _ in range(int(rng.integers(n[0], n[1] + 1))):
-        mask = np.zeros((h // scale + 1, w // scale + 1), np.float32)
-        cx, cy = int(rng.integers(0, w // scale + 1)), int(rng.integers(0, h // scale + 1))
-        r = int(rng.integers(max(3, min(h, w) // (scale * 20)), max(4, min(h, w) // (scale * 5))))
+        r = int(rng.integers(max(4, min(h, w) // 20), max(5, min(h, w) // 5)))
+        cx, cy = int(rng.integers(0, w)), int(rng.integers(0, h))
+        x0, y0, x1, y1 = max(0, cx - 2 * r), max(0, cy - 2 * r), min(w, cx + 2 * r), min(h, cy + 2 * r)
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            continue
+        mask = np.zeros((y1 - y0, x1 - x0), np.float32)
         ring = rng.random() < 0.5
-        cv2.ellipse(mask, (cx, cy), (r, int(r * rng.uniform(0.6, 1.0))), float(rng.uniform(0, 180)), 0, 360,
-                    1.0, thickness=max(1, r // 6) if ring else -1)
-        mask = cv2.GaussianBlur(mask, (0, 0), max(1.0, r / 6))
-        mask = cv2.resize(mask, (w, h), interpolation=cv2.INTER_LINEAR)[:h, :w]
-        a = float(rng.uniform(0.08, 0.25))
+        cv2.ellipse(mask, (cx - x0, cy - y0), (r, int(r * rng.uniform(0.6, 1.0))), float(rng.uniform(0, 180)),
+                    0, 360, 1.0, thickness=max(1, r // 6) if ring else -1)
+        mask = cv2.GaussianBlur(mask, (0, 0), max(1.0, r / 6)) * float(rng.uniform(0.08, 0.25))
+        region = out[y0:y1, x0:x1].astype(np.float32)
         color = np.array([150, 110, 60], np.float32) if img.ndim == 3 else np.float32(140)
         m = mask[:, :, None] if img.ndim == 3 else mask
-        out = out * (1 - a * m) + color * (a * m)
-    return np.clip(out, 0, 255).astype(np.uint8)
+        out[y0:y1, x0:x1] = np.clip(region * (1 - m) + color * m, 0, 255).astype(np.uint8)
+    return out
 
 
 def contrast(img: np.ndarray, rng: np.random.Generator, ink: tuple[int, int] = (0, 90),

@@ -53,18 +53,9 @@ def field_value(doc: Doc, key: str):
     return doc.content.word(doc.vlang())
 
 
-def layout_form(doc: Doc) -> int:
+def _kv_grid(doc: Doc, keys, l: float, r: float, y: float, body, kst) -> float:
+    """Label/value pairs in one or two columns, optionally in ruled cells; returns the y below."""
     c = doc.canvas
-    l, t, r, b = _margins(doc)
-    y = _header(doc, doc.content.choice(("신청서", "등록 신청서", "변경 신청서", "개인정보 수집 동의서", "지원서")),
-                doc.content.choice(("Application Form", "Registration Form", "Request Form", "Enrollment Form")),
-                l, r, t)
-    body = doc.style(doc.uniform(9, 12))
-    kst = doc.style(body_pt := doc.uniform(9, 12), bold=doc.chance(0.5))
-    body = doc.style(body_pt)
-    if doc.chance(0.6):
-        y = paragraph(doc, l, y, r - l, doc.content.sentence(doc.lang, 10, 25), body) + body.size * 0.5
-    keys = list(doc.rng.permutation(FORM_FIELDS))[: int(doc.rng.integers(5, 11))]
     two_col = doc.chance(0.5)
     col_w = (r - l) / (2 if two_col else 1)
     boxed = doc.chance(0.5)
@@ -81,7 +72,31 @@ def layout_form(doc: Doc) -> int:
            max_w=col_w - doc.px(4))
         if not two_col or col == 1 or i == len(keys) - 1:
             y += row_h
-    y += body.size
+    return y
+
+
+def layout_form(doc: Doc) -> int:
+    c = doc.canvas
+    l, t, r, b = _margins(doc)
+    y = _header(doc, doc.content.choice(("신청서", "등록 신청서", "변경 신청서", "개인정보 수집 동의서", "지원서")),
+                doc.content.choice(("Application Form", "Registration Form", "Request Form", "Enrollment Form")),
+                l, r, t)
+    body_pt = doc.uniform(9, 12)
+    body, kst = doc.style(body_pt), doc.style(body_pt, bold=doc.chance(0.5))
+    if doc.chance(0.6):
+        y = paragraph(doc, l, y, r - l, doc.content.sentence(doc.lang, 10, 25), body) + body.size * 0.5
+    sections = 1 if doc.chance(0.5) else 2
+    for n in range(sections):
+        if sections > 1:
+            with c.block("header"):
+                ln = c.text(l, y, Span(doc.title(f"{n + 1}. " + doc.content.choice(("신청인 정보", "신청 내용", "기본 정보",
+                                                                                    "연락처", "계좌 정보")),
+                                                 f"{'AB'[n]}. " + doc.content.choice(("Applicant", "Contact Details",
+                                                                                     "Request", "Payment"))),
+                                       role="header"), kst)
+            y = ln.box[3] + body.size * 0.6
+        keys = list(doc.rng.permutation(FORM_FIELDS))[: int(doc.rng.integers(4, 10))]
+        y = _kv_grid(doc, keys, l, r, y, body, kst) + body.size
     # check boxes
     with c.block("list"):
         x = l
@@ -98,6 +113,18 @@ def layout_form(doc: Doc) -> int:
         y = table(doc, l, y, [w * (r - l) for w in widths], [doc.label(k) for k in cols], rows, body,
                   doc.style(body_pt, bold=True), aligns=["center", "left", "right", "right", "left"],
                   shade=doc.chance(0.5))
+        y += body.size
+    # notes: a list of remarks filling part of the remaining space
+    if doc.chance(0.7) and y < b - body.line_height * 8:
+        with c.block("list"):
+            c.text(l, y, Span(doc.title("※ 유의사항", "Notes"), role="header"), kst)
+        y += body.line_height * 1.4
+        for _ in range(int(doc.rng.integers(2, 7))):
+            if y > b - body.line_height * 7:
+                break
+            bullet = doc.content.choice(("※", "-", "·", "*", "1.", "2.", "3.", "○"))
+            y = paragraph(doc, l, y, r - l, f"{bullet} {doc.content.sentence(doc.lang, 6, 20)}", body,
+                          max_y=b - body.line_height * 5) + body.size * 0.3
         y += body.size
     # footer: date and signature
     if y < b - body.line_height * 4:
@@ -289,7 +316,6 @@ def layout_letter(doc: Doc) -> int:
     y = ln.box[3] + st.size
     c.rule(l, y, r, y, width=max(1, doc.dpi // 100))
     y += st.size
-    kv(doc, r, y, doc.label("date"), doc.entity("DATE"), st, st) if False else None
     with c.block("text"):
         c.text(r, y, doc.entity("DATE"), st, align="right")
     y += st.line_height * 1.5
@@ -308,15 +334,16 @@ def layout_letter(doc: Doc) -> int:
     col_w = (r - l - gap * (ncols - 1)) / ncols
     lines_left = b - st.line_height * 6
     justify = doc.chance(0.5)
+    y_end = y
     for col in range(ncols):
         x = l + col * (col_w + gap)
         yy = y
         while yy < lines_left - st.line_height * 3:
             text = " ".join(doc.content.sentence(doc.lang) for _ in range(int(doc.rng.integers(2, 6))))
             yy = paragraph(doc, x, yy, col_w, text, st, max_y=lines_left, justify=justify) + st.size * 0.6
-            if doc.chance(0.25):
+            if doc.chance(0.1):
                 break
-        y_end = yy
+        y_end = max(y_end, yy)
     y = max(y, y_end) + st.size
     with c.block("text"):
         ln = c.text(r, min(y, b - st.line_height * 3), [Span(doc.title("발신:", "Sincerely,")), doc.entity("PERSON")],

@@ -54,7 +54,7 @@ def render_page(rng: np.random.Generator, *, kind: str = "random", lang: str = "
     if height < canvas.height:        # variable-length kinds (receipts): cut the unused paper
         canvas.image = canvas.image.crop((0, 0, canvas.width, max(8, height)))
         canvas.height = max(8, height)
-    page = canvas.to_page(kind=kind, lang=lang, dpi=doc.dpi, source="lakeocr-synth")
+    page = canvas.to_page(kind=kind, lang=lang, dpi=doc.dpi, source="lakeocr-synth", font=doc.body.name)
     gray = np.asarray(canvas.image)
     return finish_page(gray, page, rng, rotate=rotate, degrade=degrade)
 
@@ -63,10 +63,10 @@ def finish_page(gray: np.ndarray, page: Page, rng: np.random.Generator, *, rotat
                 degrade: bool = True) -> tuple[np.ndarray, Page]:
     """Colour, warp, rotate and degrade a rendered grayscale page; GT follows every geometric step."""
     if degrade:
-        gray = dg.apply_random(gray, rng, ((0.08, dg.faint), (0.06, dg.bold)))
+        gray = dg.apply_random(gray, rng, ((0.08, dg.faint), (0.06, dg.bold), (0.1, dg.pattern), (0.4, dg.paper)))
     img = colorize(gray, rng, plain=not degrade)
     if degrade:
-        img = dg.apply_random(img, rng, ((0.4, dg.paper), (0.12, dg.stain)))
+        img = dg.apply_random(img, rng, ((0.12, dg.stain),))
         if rng.random() < 0.25:
             img = stamp(img, rng)
         if rng.random() < 0.5:

@@ -3,7 +3,8 @@
 One `PageCanvas.text(...)` call draws one text line (one `Line`), word by word, each word with a single
 `draw.text` (basic layout). Character quads are measured, not guessed: the pen position of character i is
 `getlength(word[:i+1]) - getlength(word[i])` (kerning-aware), and its quad is the glyph's bounding box
-`getbbox(ch, anchor="ls")` at that pen, rounded outward to whole pixels. A word's quad encloses its
+ink box of its rendered glyph bitmap (getmask2, cached per face/size/char) at that pen, rounded outward
+to whole pixels. A word's quad encloses its
 characters' quads, a line's its words', a block's its lines'. Words are appended in reading order: the
 caller draws in reading order.
 
@@ -77,20 +78,31 @@ class DrawnLine:
 
 @functools.lru_cache(maxsize=200_000)
 def _glyph(font, ch: str) -> tuple[float, tuple[int, int, int, int]]:
-    """(advance, ink bbox relative to the pen on the baseline) of one character."""
-    return font.getlength(ch), font.getbbox(ch, anchor="ls")
+    """(advance, tight ink bbox relative to the pen on the baseline) of one character, measured on the
+    rendered glyph bitmap (font.getbbox would include the advance cell). No ink: a zero-width box."""
+    adv = font.getlength(ch)
+    mask, (ox, oy) = font.getmask2(ch, mode="L", anchor="ls")
+    box = mask.getbbox() if mask.size[0] and mask.size[1] else None
+    if box is None:
+        return adv, (0, 0, 0, 0)
+    return adv, (ox + box[0], oy + box[1], ox + box[2], oy + box[3])
 
 
 def word_char_boxes(font, word: str) -> tuple[np.ndarray, float]:
     """Per-character ink boxes (n, 4) [x0, y0, x1, y1] relative to the word's pen origin on the baseline,
-    and the word's advance. Characters without ink (spaces) get a zero-width box at their pen."""
+    and the word's advance. Characters without ink (spaces) get a zero-width box at their pen.
+    Pens are the summed advances unless the word's measured length differs (kerning), in which case
+    pen_i = getlength(word[:i+1]) - advance(word[i])."""
     n = len(word)
+    glyphs = [_glyph(font, ch) for ch in word]
+    advances = np.array([g[0] for g in glyphs], np.float64)
+    pens = np.concatenate([[0.0], np.cumsum(advances)[:-1]])
+    total = font.getlength(word) if n > 1 else float(advances[0])
+    if n > 1 and abs(total - advances.sum()) > 1e-3:          # kerned pairs: measure prefixes
+        pens = np.array([font.getlength(word[: i + 1]) - advances[i] for i in range(n)])
     boxes = np.zeros((n, 4), np.float32)
-    total = font.getlength(word) if n > 1 else _glyph(font, word)[0]
-    for i, ch in enumerate(word):
-        adv, (x0, y0, x1, y1) = _glyph(font, ch)
-        pen = (font.getlength(word[: i + 1]) - adv) if i else 0.0
-        boxes[i] = (np.floor(pen + x0), y0, np.ceil(pen + x1), y1)
+    for i, (_adv, (x0, y0, x1, y1)) in enumerate(glyphs):
+        boxes[i] = (np.floor(pens[i] + x0), y0, np.ceil(pens[i] + x1), y1)
     return boxes, total
 
 

@@ -3,8 +3,9 @@
 A spec names a page size and lists, all in millimetres from the page's top-left corner:
     anchors  fixed printed text (titles, labels) - what template matching keys on;
     fields   boxes that receive a value, each with a `format` (the value generator), an optional entity
-             label (models.types.ENTITY_TYPES) and an optional `anchor` (the anchor text that labels it:
-             rendered instances link that anchor's words -> the value's words);
+             label (models.types.ENTITY_TYPES) and an optional `anchor` (the id - or, without ids, the
+             text - of the anchor that labels it: rendered instances link that anchor's words -> the value's
+             words);
     rules    straight lines [x0, y0, x1, y1] and `boxes` rectangles [x0, y0, x1, y1] (printed graphics).
 
 JSON shape (see models/templates/*.json):
@@ -68,6 +69,11 @@ class Anchor:
     text: str
     box: tuple[float, float, float, float]     # mm
     bold: bool = False
+    id: str = ""                               # fields refer to an anchor by id (default: its text)
+
+    @property
+    def key(self) -> str:
+        return self.id or self.text
 
 
 @dataclass(frozen=True)
@@ -127,8 +133,11 @@ class TemplateSpec:
             where = f"{tid}: anchors[{i}]"
             if not isinstance(a, dict) or not isinstance(a.get("text"), str) or not a["text"].strip():
                 raise ValueError(f"{where}: an anchor needs a non-empty 'text'")
-            anchors.append(Anchor(a["text"], inside(_box(a.get("box"), where), where), bool(a.get("bold", False))))
-        names, anchor_texts = set(), {a.text for a in anchors}
+            anchors.append(Anchor(a["text"], inside(_box(a.get("box"), where), where), bool(a.get("bold", False)),
+                                  str(a.get("id", ""))))
+            if anchors[-1].key in {x.key for x in anchors[:-1]}:
+                raise ValueError(f"{where}: duplicate anchor id {anchors[-1].key!r} (give repeated texts an 'id')")
+        names, anchor_texts = set(), {a.key for a in anchors}
         fields = []
         for i, f in enumerate(d["fields"]):
             where = f"{tid}: fields[{i}]"
@@ -145,7 +154,7 @@ class TemplateSpec:
                 raise ValueError(f"{where}: unknown entity {ent!r}; choose from {ENTITY_TYPES}")
             anc = f.get("anchor")
             if anc is not None and anc not in anchor_texts:
-                raise ValueError(f"{where}: anchor {anc!r} is not the text of any anchor")
+                raise ValueError(f"{where}: anchor {anc!r} is not the id or text of any anchor")
             align = f.get("align", "left")
             if align not in ("left", "right", "center"):
                 raise ValueError(f"{where}: align must be left, right or center, got {align!r}")
@@ -159,7 +168,8 @@ class TemplateSpec:
     def to_dict(self) -> dict:
         return {"id": self.id, "version": self.version, "name": self.name, "lang": self.lang,
                 "page": {"width_mm": self.width_mm, "height_mm": self.height_mm},
-                "anchors": [{"text": a.text, "box": list(a.box), "bold": a.bold} for a in self.anchors],
+                "anchors": [{"text": a.text, "box": list(a.box), "bold": a.bold, **({"id": a.id} if a.id else {})}
+                            for a in self.anchors],
                 "fields": [{"name": f.name, "box": list(f.box), "format": f.format, "entity": f.entity,
                             "anchor": f.anchor, "align": f.align} for f in self.fields],
                 "rules": [list(r) for r in self.rules], "boxes": [list(b) for b in self.boxes]}
@@ -227,7 +237,7 @@ def render_template_instance(spec: TemplateSpec, rng: np.random.Generator, *, dp
         st = _style_for_box(canvas, bold if a.bold else font, a.text, x1 - x0, y1 - y0)
         with canvas.block("header" if a.bold else "text"):
             ln = canvas.text(x0, y0 + (y1 - y0 - st.line_height) / 2, Span(a.text, role="question"), st)
-        anchor_words.setdefault(a.text, ln.word_ids)
+        anchor_words[a.key] = ln.word_ids
     content = Content(rng)
     values: dict[str, str] = {}
     for f in spec.fields:

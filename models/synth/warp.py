@@ -6,32 +6,33 @@ warp functions address pixel centres, so matrices are conjugated by a half-pixel
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import cv2
 import numpy as np
 
 from models.geometry import rotation_matrix_90, transform_quads
-from models.types import Page
+from models.types import Char, Page
 
 
 def transform_page(page: Page, matrix: np.ndarray, width: int, height: int, turn: int = 0) -> Page:
-    """Map every quad of `page` (chars, words, lines, blocks) through a 2x3/3x3 matrix, in place; set the
-    new size. `turn` (degrees clockwise) is added to page and word orientation. Returns the page."""
+    """A copy of `page` with every quad (chars, words, lines, blocks) mapped through a 2x3/3x3 matrix and the
+    new size; `turn` (degrees clockwise) is added to page and word orientation. The input is not modified."""
     m = np.asarray(matrix, np.float64)
     if m.shape == (2, 3):
         m = np.vstack([m, [0.0, 0.0, 1.0]])
+    words = []
     for w in page.words:
-        w.quad = transform_quads(w.quad, m)
-        w.orientation = (w.orientation + turn) % 360
-        if w.chars:
-            qs = transform_quads(np.stack([c.quad for c in w.chars]), m)
-            w.chars = [type(c)(c.text, q, c.score) for c, q in zip(w.chars, qs)]
-    for ln in page.lines:
-        ln.quad = transform_quads(ln.quad, m)
-    for b in page.blocks:
-        b.quad = transform_quads(b.quad, m)
-    page.width, page.height = int(width), int(height)
-    page.orientation = (page.orientation + turn) % 360
-    return page
+        chars = w.chars
+        if chars:
+            qs = transform_quads(np.stack([c.quad for c in chars]), m)
+            chars = [Char(c.text, q, c.score) for c, q in zip(chars, qs)]
+        words.append(replace(w, quad=transform_quads(w.quad, m), chars=chars,
+                             orientation=(w.orientation + turn) % 360))
+    lines = [replace(ln, quad=transform_quads(ln.quad, m), word_ids=list(ln.word_ids)) for ln in page.lines]
+    blocks = [replace(b, quad=transform_quads(b.quad, m), line_ids=list(b.line_ids)) for b in page.blocks]
+    return replace(page, words=words, lines=lines, blocks=blocks, width=int(width), height=int(height),
+                   orientation=(page.orientation + turn) % 360)
 
 
 def rotate90(img: np.ndarray, page: Page, k: int) -> tuple[np.ndarray, Page]:

@@ -1,0 +1,239 @@
+"""Template matching: which registered template a page is, the page -> template transform, and its fields.
+
+Specs are `models.synth.templates.TemplateSpec` (JSON, validated on load; one format for rendering and
+matching). Coordinates: a spec is in millimetres from its page's top-left corner; a page is in pixels
+(models.types). Matching, per spec:
+  1. anchor candidates: runs of consecutive words of a line whose text fuzzy-matches an anchor's text
+     (rapidfuzz ratio, case, spaces and trailing colons ignored), each giving the point "middle of the
+     left edge" of the run (from the quads' reading-direction TL/BL corners, so rotated pages work) paired
+     with the middle of the anchor box's left edge (anchors are printed left-aligned in their boxes);
+  2. RANSAC over those pairs with a similarity transform (scale, rotation, shift), then a least-squares
+     refit on the inliers: a homography with >= 6 inlier anchors (perspective and skew), else an affine;
+  3. accept the spec with the most inlier anchors if they cover >= `min_anchor_share` of its anchors (and
+     at least `min_anchors`), the scale is plausible (2..30 px/mm) and the fit is tight; else
+     `template_id = None` (a non-template page is reported as such, never guessed).
+Fields: every word whose centre, mapped into template millimetres, lies in a field's box (grown by
+`field_margin_mm`) belongs to that field; words are read in order along the template's rows. The text goes
+to `page.fields[name]` as read, and the typed reading (entity label, normalised value, valid) to
+`page.meta["field_values"][name]` and to `page.entities` (replacing overlapping rule entities).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+from rapidfuzz import fuzz
+
+from models.postocr.normalize import normalize
+from models.synth.templates import TEMPLATE_DIR, TemplateSpec, load_template
+from models.types import Entity, Page
+
+
+@dataclass(frozen=True)
+class MatchConfig:
+    min_ratio: float = 80.0          # rapidfuzz ratio for an anchor text match (0..100)
+    ransac_mm: float = 4.0           # RANSAC inlier distance in template millimetres
+    inlier_mm: float = 2.5           # final inlier distance after the refit
+    min_anchors: int = 3
+    min_anchor_share: float = 0.5    # share of the spec's anchors that must be inliers
+    field_margin_mm: float = 1.0
+    scale_px_per_mm: tuple[float, float] = (1.5, 30.0)
+
+
+@dataclass(frozen=True)
+class TemplateMatch:
+    template_id: str
+    matrix: np.ndarray               # 3x3, page pixels -> template millimetres
+    inliers: tuple[str, ...]         # anchor keys explained by the transform
+    share: float                     # inliers / anchors
+    rms_mm: float
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[\s:：.]+", "", text).lower()
+
+
+def _left_mid(page: Page, ids: list[int]) -> np.ndarray:
+    """Middle of the left edge (reading direction) of a run of words: midpoint of its first TL and BL."""
+    q = np.asarray(page.words[ids[0]].quad, np.float64)
+    return (q[0] + q[3]) / 2
+
+
+def anchor_candidates(page: Page, spec: TemplateSpec, cfg: MatchConfig) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """(anchor key, page point, template point) for every word run that reads like an anchor."""
+    lines = [ln.word_ids for ln in page.lines] or [[i] for i in range(len(page.words))]
+    out = []
+    for a in spec.anchors:
+        target = _norm(a.text)
+        if not target:
+            continue
+        n = len(a.text.split())
+        tpt = np.array([a.box[0], (a.box[1] + a.box[3]) / 2], np.float64)
+        for ln in lines:
+            for start in range(len(ln)):
+                for k in range(max(1, n - 1), n + 2):
+                    run = ln[start:start + k]
+                    if len(run) < k:
+                        break
+                    text = _norm("".join(page.words[i].text for i in run))
+                    if text and fuzz.ratio(text, target) >= cfg.min_ratio:
+                        out.append((a.key, _left_mid(page, run), tpt))
+    return out
+
+
+def _apply(m: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    h = np.hstack([pts, np.ones((len(pts), 1))]) @ m.T
+    return h[:, :2] / h[:, 2:3]
+
+
+def fit_transform(src: np.ndarray, dst: np.ndarray, cfg: MatchConfig) -> tuple[np.ndarray, np.ndarray] | None:
+    """RANSAC similarity, then refit on inliers (homography with >= 6, else affine); (3x3, inlier mask)."""
+    if len(src) < cfg.min_anchors:
+        return None
+    sim, mask = cv2.estimateAffinePartial2D(src.astype(np.float32), dst.astype(np.float32), method=cv2.RANSAC,
+                                            ransacReprojThreshold=cfg.ransac_mm, maxIters=2000, confidence=0.995)
+    if sim is None or mask is None or int(mask.sum()) < cfg.min_anchors:
+        return None
+    m = np.vstack([sim, [0, 0, 1]])
+    inl = mask.ravel().astype(bool)
+    for _ in range(2):                                   # refit, re-select inliers
+        s, d = src[inl], dst[inl]
+        if len(s) >= 6:
+            hm, _ = cv2.findHomography(s, d, 0)
+            refit = hm if hm is not None else None
+        else:
+            aff, _ = cv2.estimateAffine2D(s, d, method=cv2.LMEDS) if len(s) >= 3 else (None, None)
+            refit = np.vstack([aff, [0, 0, 1]]) if aff is not None else None
+        if refit is None:
+            break
+        err = np.linalg.norm(_apply(refit, src) - dst, axis=1)
+        new = err <= cfg.inlier_mm
+        if new.sum() < cfg.min_anchors:
+            break
+        m, inl = refit, new
+    return m, inl
+
+
+def match_template(page: Page, spec: TemplateSpec, cfg: MatchConfig = MatchConfig()) -> TemplateMatch | None:
+    cands = anchor_candidates(page, spec, cfg)
+    if len(cands) < cfg.min_anchors:
+        return None
+    src = np.array([c[1] for c in cands], np.float64)
+    dst = np.array([c[2] for c in cands], np.float64)
+    fit = fit_transform(src, dst, cfg)
+    if fit is None:
+        return None
+    m, inl = fit
+    keys = tuple(sorted({cands[i][0] for i in np.flatnonzero(inl)}))
+    share = len(keys) / max(1, len(spec.anchors))
+    # scale check: a 1 mm step in template space is how many page pixels?
+    try:
+        inv = np.linalg.inv(m)
+    except np.linalg.LinAlgError:
+        return None
+    c = np.array([[spec.width_mm / 2, spec.height_mm / 2]])
+    px = np.linalg.norm(_apply(inv, c + [[1.0, 0.0]]) - _apply(inv, c))
+    lo, hi = cfg.scale_px_per_mm
+    if len(keys) < cfg.min_anchors or share < cfg.min_anchor_share or not lo <= px <= hi:
+        return None
+    rms = float(np.sqrt(np.mean(np.sum((_apply(m, src[inl]) - dst[inl]) ** 2, axis=1))))
+    return TemplateMatch(spec.id, m, keys, share, rms)
+
+
+def read_fields(page: Page, spec: TemplateSpec, match: TemplateMatch, cfg: MatchConfig = MatchConfig()) -> dict[str, list[int]]:
+    """Field name -> word ids whose mapped centre falls inside the field box (rows top-down, left-right)."""
+    if not page.words:
+        return {}
+    centres = np.array([np.asarray(w.quad, np.float64).mean(axis=0) for w in page.words])
+    mapped = _apply(match.matrix, centres)
+    out: dict[str, list[int]] = {}
+    g = cfg.field_margin_mm
+    for f in spec.fields:
+        x0, y0, x1, y1 = f.box
+        inside = np.flatnonzero((mapped[:, 0] >= x0 - g) & (mapped[:, 0] <= x1 + g) &
+                                (mapped[:, 1] >= y0 - g) & (mapped[:, 1] <= y1 + g))
+        if len(inside):
+            row_h = max(1.0, (y1 - y0) / 2)
+            out[f.name] = sorted(inside.tolist(), key=lambda i: (round(mapped[i, 1] / row_h), mapped[i, 0]))
+    return out
+
+
+class TemplateRegistry:
+    """The shipped specs (models/templates) plus user-added ones from `user_dir`; ids must be unique."""
+
+    def __init__(self, user_dir: str | Path | None = None, shipped_dir: str | Path = TEMPLATE_DIR):
+        self.shipped_dir = Path(shipped_dir)
+        self.user_dir = Path(user_dir) if user_dir else None
+        self.specs: dict[str, TemplateSpec] = {}
+        self.origin: dict[str, Path] = {}
+        for d in [self.shipped_dir] + ([self.user_dir] if self.user_dir else []):
+            for path in sorted(d.glob("*.json")) if d.is_dir() else []:
+                spec = load_template(path)
+                if spec.id in self.specs:
+                    raise ValueError(f"{path}: template id {spec.id!r} is already registered by {self.origin[spec.id]}")
+                self.specs[spec.id] = spec
+                self.origin[spec.id] = path
+
+    def add(self, path: str | Path, replace: bool = False) -> TemplateSpec:
+        """Validate a spec file and copy it into the user folder as `<id>.json`."""
+        if self.user_dir is None:
+            raise ValueError("this registry has no user folder to add templates to")
+        spec = load_template(path)
+        if spec.id in self.specs and not (replace and self.origin[spec.id].parent == self.user_dir):
+            raise ValueError(f"template id {spec.id!r} already exists ({self.origin[spec.id]}); "
+                             "choose another id" + ("" if replace else " or pass --replace for a user template"))
+        self.user_dir.mkdir(parents=True, exist_ok=True)
+        dest = self.user_dir / f"{spec.id}.json"
+        dest.write_text(Path(path).read_text(encoding="utf-8"), encoding="utf-8")
+        self.specs[spec.id], self.origin[spec.id] = spec, dest
+        return spec
+
+
+@dataclass
+class TemplateMatcher:
+    """Stage: `page.template_id`, `page.fields` and typed field values for pages of a registered template."""
+    specs: dict[str, TemplateSpec] = field(default_factory=lambda: TemplateRegistry().specs)
+    config: MatchConfig = MatchConfig()
+
+    def match(self, page: Page) -> tuple[TemplateSpec, TemplateMatch] | None:
+        best = None
+        for spec in self.specs.values():
+            m = match_template(page, spec, self.config)
+            if m is not None and (best is None or (len(m.inliers), m.share, -m.rms_mm) >
+                                  (len(best[1].inliers), best[1].share, -best[1].rms_mm)):
+                best = (spec, m)
+        return best
+
+    def __call__(self, page: Page) -> Page:
+        found = self.match(page)
+        if found is None:
+            page.template_id = None
+            return page
+        spec, m = found
+        page.template_id = spec.id
+        page.meta["template_match"] = {"version": spec.version, "anchors": list(m.inliers),
+                                       "share": round(m.share, 3), "rms_mm": round(m.rms_mm, 3)}
+        typed: dict[str, dict] = {}
+        field_entities = []
+        words_of = read_fields(page, spec, m, self.config)
+        masked = set(page.meta.get("pii_masked_words", []))
+        for f in spec.fields:
+            ids = words_of.get(f.name, [])
+            text = " ".join(page.words[i].text for i in ids)
+            page.fields[f.name] = text
+            value, valid = normalize(f.entity, text) if f.entity else (text, None)
+            if masked.intersection(ids):          # PII masked upstream: keep the entity's salted hash
+                hashed = next((e for e in page.entities if set(ids) & set(e.word_ids) and
+                               str(e.value).startswith("sha256:")), None)
+                value, valid = (hashed.value, hashed.valid) if hashed else (None, None)
+            typed[f.name] = {"entity": f.entity, "value": value, "valid": valid}
+            if f.entity and ids and not masked.intersection(ids):
+                field_entities.append(Entity(f.entity, text, list(ids), value, valid))
+        page.meta["field_values"] = typed
+        taken = {i for e in field_entities for i in e.word_ids}
+        page.entities = sorted([e for e in page.entities if not taken.intersection(e.word_ids)] + field_entities,
+                               key=lambda e: min(e.word_ids) if e.word_ids else -1)
+        return page

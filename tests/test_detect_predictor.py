@@ -1,0 +1,98 @@
+"""DetectionPredictor: input checks, output geometry, weights round trip; `lakeocr ocr` writes JSON."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from models.detection.model import Detector, DetectorConfig
+from models.detection.predictor import DetectionPredictor, PredictorConfig
+from models.weights import save_weights
+
+TINY = DetectorConfig(widths=(8, 16, 16, 32, 32), blocks=(1, 1, 1, 1), fpn_width=16)
+
+
+def _predictor(**kw) -> DetectionPredictor:
+    torch.manual_seed(0)
+    model = Detector(TINY)
+    with torch.no_grad():   # a text prior everywhere, so the untrained net emits characters
+        model.out.bias[0] = 2.0
+    return DetectionPredictor(model, PredictorConfig(max_side=128, batch_size=2), **kw)
+
+
+@pytest.mark.parametrize("bad", [
+    np.zeros((32, 32), np.float32),          # wrong dtype
+    np.zeros((32, 32, 4), np.uint8),         # 4 channels
+    np.zeros((32,), np.uint8),               # 1-D
+    np.zeros((0, 32), np.uint8),             # empty
+    np.zeros((10_001, 10_000), np.uint8),    # too large
+    [[0, 1], [2, 3]],                        # not an array
+])
+def test_bad_input_raises_value_error(bad):
+    with pytest.raises(ValueError):
+        _predictor().detect([bad])
+
+
+def test_a_bare_array_instead_of_a_list_raises():
+    with pytest.raises(ValueError):
+        _predictor().detect(np.zeros((32, 32), np.uint8))
+
+
+def test_pages_come_back_in_original_pixels_for_gray_and_rgb():
+    rng = np.random.default_rng(0)
+    gray = rng.integers(0, 255, (90, 200), dtype=np.uint8)
+    rgb = rng.integers(0, 255, (300, 120, 3), dtype=np.uint8)
+    pages = _predictor().detect([gray, rgb, gray])
+    assert [(p.width, p.height) for p in pages] == [(200, 90), (120, 300), (200, 90)]
+    assert pages[0].words, "the biased net should emit characters"
+    for page in pages:
+        for w in page.words:
+            assert w.quad.shape == (4, 2) and w.text == "" and w.chars and w.line_id is not None
+            assert w.orientation in (0, 90, 180, 270)
+        assert -page.width * 0.5 < min((w.quad[:, 0].min() for w in page.words), default=0)
+        assert max((w.quad[:, 0].max() for w in page.words), default=0) < page.width * 1.5
+        assert sorted(i for ln in page.lines for i in ln.word_ids) == list(range(len(page.words)))
+
+
+
+def test_batching_pages_of_one_size_gives_the_same_result_as_one_by_one():
+    rng = np.random.default_rng(1)
+    a, b = (rng.integers(0, 255, (90, 200), dtype=np.uint8) for _ in range(2))
+    pred = _predictor()
+    together = pred.detect([a, b])
+    alone = pred.detect([a]) + pred.detect([b])
+    for x, y in zip(together, alone):
+        assert len(x.words) == len(y.words) > 0
+        np.testing.assert_allclose(x.words[0].quad, y.words[0].quad, atol=1e-3)
+
+
+def test_from_weights_round_trip_and_version(tmp_path):
+    pred = _predictor()
+    pt = save_weights("detector", pred.model.state_dict(), pred.config_dict(), tmp_path)
+    loaded = DetectionPredictor.from_weights("detector", tmp_path)
+    meta = json.loads(pt.with_suffix(".json").read_text())
+    assert loaded.version == meta["sha256"][:12]
+    assert loaded.config == pred.config and loaded.model.cfg == TINY
+    image = np.full((64, 100), 255, np.uint8)
+    a, b = pred.detect([image])[0], loaded.detect([image])[0]
+    assert len(a.words) == len(b.words)
+
+
+def test_ocr_cli_writes_one_json_per_image(tmp_path):
+    from PIL import Image
+
+    from jobs.cli import main
+    from models.gtio import load_page
+
+    pred = _predictor()
+    weights = tmp_path / "w"
+    save_weights("detector", pred.model.state_dict(), pred.config_dict(), weights)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    Image.fromarray(np.full((60, 80, 3), 255, np.uint8)).save(folder / "a.png")
+    Image.fromarray(np.full((40, 50), 0, np.uint8)).save(folder / "b.jpg")
+    rc = main(["ocr", str(folder), "--out", str(tmp_path / "out"), "--weights-dir", str(weights), "--no-postocr"])
+    assert rc == 0
+    page = load_page(tmp_path / "out" / "a.json")
+    assert (page.width, page.height) == (80, 60)
+    assert (tmp_path / "out" / "b.json").exists()

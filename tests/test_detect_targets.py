@@ -1,0 +1,113 @@
+"""Target encoding <-> decoding round trips on hand-made boxes and toy pages (all four rotations)."""
+import numpy as np
+import pytest
+import torch
+
+from models.detection.decode import DecodeConfig, decode_maps, find_peaks, rotated_rect
+from models.detection.targets import encode
+from models.detection.toy import render_toy_page, rotate_page
+from models.eval.metrics import detection_prf
+from models.geometry import box_to_quad, polygon_iou
+from models.types import Char, Page, Word
+
+STRIDE = 4
+
+
+def _word(boxes, text="ab"):
+    chars = [Char(t, box_to_quad(*b)) for t, b in zip(text, boxes)]
+    pts = np.concatenate([c.quad for c in chars])
+    return Word(quad=box_to_quad(pts[:, 0].min(), pts[:, 1].min(), pts[:, 0].max(), pts[:, 1].max()), chars=chars)
+
+
+def _hand_page() -> Page:
+    """Two words on one line: 'ab' (chars 12x20 px) and, a space away, 'c'."""
+    w1 = _word([(20, 20, 32, 40), (36, 20, 48, 40)], "ab")
+    w2 = _word([(72, 20, 84, 40)], "c")
+    return Page(width=128, height=64, words=[w1, w2])
+
+
+def perfect_logits(maps: dict) -> dict:
+    """Raw head outputs that reproduce the target maps exactly (what a perfect network would output)."""
+    eps = 1e-4
+    orient = torch.full((4,) + maps["orient"].shape, -8.0)
+    for k in range(4):
+        orient[k][torch.from_numpy(maps["orient"] == k)] = 8.0
+    return {"center": torch.logit(torch.from_numpy(maps["center"]).clamp(eps, 1 - eps))[None],
+            "box": torch.log(torch.from_numpy(maps["box"]).clamp(min=1e-3) / STRIDE),
+            "offset": torch.from_numpy(maps["offset"]),
+            "orient": orient,
+            "link": torch.logit(torch.from_numpy(maps["link"]).clamp(eps, 1 - eps))[None]}
+
+
+def test_encode_hand_made_boxes_puts_peaks_boxes_and_links_where_expected():
+    maps = encode(_hand_page(), (64, 128))
+    assert maps["center"].shape == (16, 32) and maps["box"].shape == (4, 16, 32)
+    # char 'a': centre (26, 30) -> cell (row 7, col 6); FCOS distances from that cell centre (26, 30)
+    assert maps["center"][7, 6] == 1.0 and maps["box_mask"][7, 6] == 1.0
+    np.testing.assert_allclose(maps["box"][:, 7, 6], [6, 10, 6, 10])
+    np.testing.assert_allclose(maps["offset"][:, 7, 6], [0.0, 0.0])
+    # the link joins a and b (cells between their centres) but not b and c (the space between the words)
+    assert maps["link"][7, 6:11].all()
+    assert not maps["link"][7, 13:17].any()
+    assert (maps["orient"][maps["orient"] >= 0] == 0).all()
+
+
+def test_encode_rejects_shapes_off_the_stride():
+    with pytest.raises(ValueError):
+        encode(_hand_page(), (63, 128))
+
+
+def test_decode_of_encoded_hand_made_page_gives_back_the_boxes():
+    page = _hand_page()
+    out = decode_maps(perfect_logits(encode(page, (64, 128))), STRIDE, (128, 64))
+    assert [len(w.chars) for w in out.words] == [2, 1]
+    for got, want in zip(out.words, page.words):
+        assert polygon_iou(got.quad, want.quad) > 0.99
+        for gc, wc in zip(got.chars, want.chars):
+            assert polygon_iou(gc.quad, wc.quad) > 0.99
+    assert len(out.lines) == 1 and out.lines[0].word_ids == [0, 1]
+    assert all(w.line_id == 0 for w in out.words)
+
+
+@pytest.mark.parametrize("orientation", [0, 90, 180, 270])
+def test_round_trip_on_rotated_toy_pages(orientation):
+    image, page = render_toy_page(np.random.default_rng(3), 192, 160, orientation)
+    h, w = image.shape[:2]
+    out = decode_maps(perfect_logits(encode(page, (h, w))), STRIDE, (w, h))
+    words = detection_prf([x.quad for x in out.words], [x.quad for x in page.words])
+    chars = detection_prf([c.quad for x in out.words for c in x.chars], [c.quad for x in page.words for c in x.chars])
+    assert words["hmean"] == 1.0 and chars["hmean"] == 1.0
+    assert out.orientation == orientation
+    assert all(x.orientation == orientation for x in out.words)
+    assert len(out.lines) == len(page.lines)
+    # quads start at the text's top-left: the first corner of each word is its GT's first corner
+    for x in out.words:
+        gt = max(page.words, key=lambda g: polygon_iou(g.quad, x.quad))
+        assert np.abs(x.quad[0] - gt.quad[0]).max() < 1.0
+
+
+def test_rotate_page_moves_gt_with_the_image():
+    image, page = render_toy_page(np.random.default_rng(0), 96, 64)
+    rot, rpage = rotate_page(image, page, 1)
+    assert rot.shape[:2] == (96, 64) and (rpage.width, rpage.height) == (64, 96)
+    x0, y0 = page.words[0].quad[0]
+    np.testing.assert_allclose(rpage.words[0].quad[0], [64 - y0, x0], atol=1e-4)
+
+
+def test_find_peaks_keeps_only_local_maxima_above_threshold():
+    m = torch.zeros(8, 8)
+    m[2, 2], m[2, 3], m[6, 6], m[0, 7] = 0.9, 0.5, 0.6, 0.2
+    assert find_peaks(m, 0.3).tolist() == [[2, 2], [6, 6]]
+
+
+def test_rotated_rect_orders_corners_in_reading_direction():
+    pts = np.array([[10, 10], [30, 10], [30, 20], [10, 20]], np.float32)
+    np.testing.assert_allclose(rotated_rect(pts, 0.0), pts, atol=1e-4)
+    np.testing.assert_allclose(rotated_rect(pts, 180.0), pts[[2, 3, 0, 1]], atol=1e-4)
+
+
+def test_decode_of_empty_maps_is_an_empty_page():
+    maps = {"center": torch.full((1, 8, 8), -9.0), "box": torch.zeros(4, 8, 8), "offset": torch.zeros(2, 8, 8),
+            "orient": torch.zeros(4, 8, 8), "link": torch.full((1, 8, 8), -9.0)}
+    page = decode_maps(maps, STRIDE, (32, 32), DecodeConfig())
+    assert page.words == [] and page.lines == [] and (page.width, page.height) == (32, 32)

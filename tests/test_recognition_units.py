@@ -1,0 +1,131 @@
+"""Recognizer building blocks: charset, column patching, padding mask, CTC decoding, predictor checks."""
+import numpy as np
+import pytest
+import torch
+
+from models.recognition.charset import Charset
+from models.recognition.data import CropSpec, normalize_crop, pad_batch, width_buckets
+from models.recognition.decode import ctc_greedy
+from models.recognition.model import ColumnPatchEmbed, ColumnViTSTR, ColumnViTSTRConfig, ctc_loss
+from models.recognition.predictor import RecognitionPredictor
+from models.synth.charset import HANGUL_KSX1001
+
+
+@pytest.fixture(scope="module")
+def charset():
+    return Charset.default()
+
+
+def tiny_model(charset, seed=0):
+    torch.manual_seed(seed)
+    cfg = ColumnViTSTRConfig(num_classes=charset.num_classes, dim=32, depth=2, heads=2, dropout=0.0, max_tokens=64)
+    return ColumnViTSTR(cfg).eval()
+
+
+def test_every_hangul_syllable_round_trips(charset):
+    ids = charset.encode(HANGUL_KSX1001)
+    assert len(set(ids)) == 2350 and min(ids) >= 1            # 0 is the CTC blank
+    assert charset.decode(ids) == HANGUL_KSX1001
+
+
+@pytest.mark.parametrize("text", ["Total: ₩12,000 (VAT 10%)", "서울특별시 강남구 ※ 참고", "a·b [x] {y} <z>", "E-mail@x.org"])
+def test_document_text_round_trips(charset, text):
+    assert charset.decode(charset.encode(text)) == text
+
+
+def test_unknown_character_is_a_value_error(charset):
+    with pytest.raises(ValueError, match="not in the charset"):
+        charset.encode("Москва")
+    assert charset.encode("\u2013") == charset.encode("-")       # typographic dash folds onto '-'
+
+
+def test_column_patches_keep_reading_order():
+    embed = ColumnPatchEmbed(height=4, patch_width=2, dim=8)
+    img = torch.arange(4 * 6, dtype=torch.float32).reshape(1, 1, 4, 6)
+    cols = embed.patches(img)                                     # (1, 3, 4 * 2)
+    assert cols.shape == (1, 3, 8)
+    for t in range(3):                                            # token t = pixel columns 2t, 2t+1, all rows
+        expected = img[0, 0, :, 2 * t: 2 * t + 2].reshape(-1)
+        assert torch.equal(cols[0, t], expected)
+    with pytest.raises(ValueError):
+        embed.patches(torch.zeros(1, 1, 4, 5))
+
+
+def test_padding_changes_nothing_for_unpadded_crops(charset):
+    model = tiny_model(charset)
+    rng = np.random.default_rng(0)
+    crops = [rng.random((32, w)).astype(np.float32) for w in (12, 40, 100)]
+    batch, widths = pad_batch(crops, 4)
+    with torch.no_grad():
+        logits, lengths = model(batch, widths)
+        for i, c in enumerate(crops):
+            alone, alone_w = pad_batch([c], 4)
+            single, n = model(alone, alone_w)
+            assert int(n[0]) == int(lengths[i]) == -(-c.shape[1] // 4)
+            torch.testing.assert_close(logits[i, : n[0]], single[0, : n[0]], atol=1e-5, rtol=1e-5)
+        # without the mask, the padding would leak into the short crop's tokens
+        unmasked, _ = model(batch, None)
+        assert not torch.allclose(unmasked[0, : lengths[0]], logits[0, : lengths[0]], atol=1e-4)
+
+
+def test_ctc_greedy_on_hand_made_logits(charset):
+    a, b = charset.encode("ab")
+    seq = [a, a, 0, b, 0, b, b, 0]                                # a a _ b _ b b _ -> "abb"
+    logits = torch.full((2, len(seq), charset.num_classes), -10.0)
+    for t, k in enumerate(seq):
+        logits[0, t, k] = 10.0
+    logits[1, :, 0] = 10.0                                        # all blank -> ""
+    logits[1, 0, a] = 20.0                                        # ... but beyond its length 1, ignored
+    (text0, conf0), (text1, conf1) = ctc_greedy(logits, torch.tensor([8, 1]), charset)
+    assert text0 == "abb" and conf0 > 0.99
+    assert text1 == "a"
+    with pytest.raises(ValueError):
+        ctc_greedy(logits[0], torch.tensor([8]), charset)
+
+
+def test_ctc_loss_prefers_the_right_alignment(charset):
+    a, b = charset.encode("ab")
+    good = torch.full((1, 4, charset.num_classes), -5.0)
+    for t, k in enumerate([a, 0, b, 0]):
+        good[0, t, k] = 5.0
+    bad = good.flip(1)
+    target, lens = torch.tensor([a, b]), torch.tensor([2])
+    assert ctc_loss(good, torch.tensor([4]), target, lens) < ctc_loss(bad, torch.tensor([4]), target, lens)
+
+
+def test_normalisation_flips_dark_background_and_checks_input():
+    spec = CropSpec()
+    light = np.full((16, 20), 230, np.uint8)
+    light[4:12, 5:15] = 20
+    dark = 255 - light
+    np.testing.assert_allclose(normalize_crop(light, spec), normalize_crop(dark, spec), atol=1 / 255)
+    assert normalize_crop(light, spec).shape == (32, 40)         # height 32, aspect kept
+    rgb = np.repeat(light[:, :, None], 3, axis=2)
+    np.testing.assert_allclose(normalize_crop(rgb, spec), normalize_crop(light, spec), atol=2 / 255)
+    for bad in (light.astype(np.float32), np.zeros((1, 5), np.uint8), np.zeros((4, 4, 2), np.uint8)):
+        with pytest.raises(ValueError):
+            normalize_crop(bad, spec)
+
+
+def test_width_buckets_cover_every_index_once():
+    widths = [50, 10, 300, 20, 40, 41, 12]
+    buckets = width_buckets(widths, 3)
+    flat = [i for b in buckets for i in b]
+    assert sorted(flat) == list(range(len(widths)))
+    assert [widths[i] for i in flat] == sorted(widths)
+
+
+def test_predictor_keeps_input_order_and_rejects_bad_input(charset):
+    pred = RecognitionPredictor(tiny_model(charset), charset, precision="fp32", batch_size=2)
+    rng = np.random.default_rng(1)
+    crops = [rng.integers(0, 255, (32, w), dtype=np.uint8) for w in (80, 8, 30, 200, 31)]
+    together = pred.recognize(crops)
+    one_by_one = [pred.recognize([c])[0] for c in crops]
+    assert [t for t, _ in together] == [t for t, _ in one_by_one]
+    assert all(0.0 <= c <= 1.0 for _, c in together)
+    with pytest.raises(ValueError):
+        pred.recognize([np.zeros((32, 10), np.float32)])
+    with pytest.raises(ValueError):
+        pred.recognize(np.zeros((32, 10), np.uint8))
+    with pytest.raises(ValueError):
+        RecognitionPredictor(tiny_model(charset), charset, precision="fp64")
