@@ -183,11 +183,67 @@ def bench_templates(n: int, seed: int) -> None:
           f"{t_match / n * 1000:.1f} ms/page matching")
 
 
+
+
+def ocr_noise(page, rng, rate: float):
+    """Simulated recognition errors: each character replaced (by a look-alike or a random character)
+    or dropped with probability `rate`."""
+    look = {"0": "O", "O": "0", "1": "l", "l": "1", "5": "S", "S": "5", "8": "B", "B": "8", "-": "~", ".": ",",
+            ",": ".", "2": "Z", "6": "b", "이": "01", "ㅇ": "o"}
+    for w in page.words:
+        out = []
+        for ch in w.text:
+            r = rng.random()
+            if r < rate * 0.6:
+                out.append(look.get(ch, ch))
+            elif r < rate * 0.8:
+                out.append(chr(rng.integers(0x61, 0x7B)))
+            elif r < rate:
+                continue
+            else:
+                out.append(ch)
+        w.text = "".join(out) or w.text
+    return page
+
+
+def bench_entities(n: int, seed: int, noise: float = 0.0, use_tagger: bool = True) -> None:
+    """Entity-level P/R/F1 per type (label and word set must match exactly) on synthetic held-out pages,
+    from GT words (optionally with simulated OCR noise)."""
+    import numpy as np
+    from models.postocr.cluster import Clusterer
+    from models.postocr.entities import EntityTagger
+    from models.postocr.metrics import entity_prf
+    from models.postocr.stages import load_tagger
+    from models.types import ENTITY_TYPES
+    tagger = load_tagger() if use_tagger else None
+    stages = [Clusterer(), EntityTagger(tagger=tagger)]
+    rng = np.random.default_rng(seed + 99)
+    total = {t: PRF(0, 0, 0) for t in ENTITY_TYPES}
+    for gt in synth_pages(n, seed):
+        page = _strip(gt)
+        if noise:
+            ocr_noise(page, rng, noise)
+        for st in stages:
+            page = st(page)
+        for t, prf in entity_prf(page, gt, labels=ENTITY_TYPES).items():
+            if t != "ALL":
+                total[t] += prf
+    allp = sum(total.values(), PRF(0, 0, 0))
+    name = ("rules + learned tagger" if tagger is not None else "rules only") + (f", OCR noise {noise:.0%}/char" if noise else "")
+    print(f"synthetic entities, {n} pages (seed {seed}), {name}: overall P {allp.precision:.3f} "
+          f"R {allp.recall:.3f} F1 {allp.f1:.3f}")
+    for t, prf in total.items():
+        if prf.n_gt or prf.n_pred:
+            print(f"  {t:8s} P {prf.precision:.3f} R {prf.recall:.3f} F1 {prf.f1:.3f}  (gt {prf.n_gt}, pred {prf.n_pred})")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("what", choices=["funsd", "sroie", "entities", "templates", "clustering", "all"])
     parser.add_argument("--pages", type=int, default=200, help="synthetic pages per evaluation")
     parser.add_argument("--seed", type=int, default=12345, help="seed of the synthetic held-out pages")
+    parser.add_argument("--noise", type=float, default=0.03, help="simulated OCR error rate per character")
+    parser.add_argument("--rules-only", action="store_true", help="entities without the learned tagger")
     args = parser.parse_args(argv)
     if args.what in ("funsd", "all"):
         bench_funsd(BENCH / "funsd")
@@ -195,6 +251,9 @@ def main(argv: list[str] | None = None) -> int:
         bench_sroie(BENCH / "sroie")
     if args.what in ("clustering", "all"):
         bench_clustering(args.pages, args.seed)
+    if args.what in ("entities", "all"):
+        bench_entities(args.pages, args.seed, use_tagger=not args.rules_only)
+        bench_entities(args.pages, args.seed, noise=args.noise, use_tagger=not args.rules_only)
     if args.what in ("templates", "all"):
         bench_templates(args.pages, args.seed)
     return 0

@@ -5,7 +5,7 @@
     repartition by doc_id, drop duplicate contents
     mapInPandas(udfs.ocr.ocr_partitions)                 one pipeline per Python worker, one row per page
     persist, then MERGE into pages, words, lines, entities, fields, errors, and documents last
-    runs row: written 'running' at start, finished at the end
+    runs row: one per run, at the end ('ok', or 'failed' when the job raised)
 
 `documents` is written last and is what the incremental filter reads, so a crash before it leaves nothing
 half-done that a rerun would skip; the other tables' MERGEs on natural keys make the rerun insert nothing
@@ -37,6 +37,7 @@ class NightlyConfig:
     tasks: int = 0                           # UDF partitions (0 = 2 x default parallelism)
     ocr: OcrConfig = field(default_factory=OcrConfig)
     progress_every_s: float = 5.0            # 0 = no progress line
+    write_threads: int = 3                   # concurrent table MERGEs (each has its own Delta log)
 
     def __post_init__(self) -> None:
         if not self.source or not self.lake:
@@ -176,6 +177,21 @@ def table_rows(pages_df, name: str):
     raise ValueError(f"no rows rule for table {name!r}")
 
 
+def write_tables(spark, lake: str, pages_df, threads: int = 3) -> None:
+    """MERGE the rows of every table; the detail tables concurrently (independent Delta logs), then
+    `documents`, which marks the documents done for the incremental filter."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from jobs.tables import merge_rows
+
+    *details, marker = WRITE_ORDER
+    with ThreadPoolExecutor(max_workers=max(1, threads), thread_name_prefix="merge") as pool:
+        futures = [pool.submit(merge_rows, spark, lake, name, table_rows(pages_df, name)) for name in details]
+        for future in futures:
+            future.result()
+    merge_rows(spark, lake, marker, table_rows(pages_df, marker))
+
+
 def _runs_row(spark, summary: RunSummary | None, base: dict, status: str):
     from pyspark.sql import functions as F
 
@@ -215,7 +231,6 @@ def run_nightly(spark, config: NightlyConfig, source: PipelineSource, mlflow_run
             "source": config.source, "model_name": ref.name, "model_version": str(ref.version),
             "component_versions": dict(ref.component_versions), "mlflow_run_id": mlflow_run_id}
     try:
-        merge_rows(spark, config.lake, "runs", _runs_row(spark, None, base, "running"), update=True)
         files = list_documents(spark, config.source, config.path_glob)
         n_seen = files.select("path").count()
         todo = documents_to_do(spark, files, config.lake, str(ref.version), tasks).persist(StorageLevel.DISK_ONLY)
@@ -235,8 +250,8 @@ def run_nightly(spark, config: NightlyConfig, source: PipelineSource, mlflow_run
         if config.progress_every_s > 0 and n_todo:
             log(progress.line())
         by_ok = {r["ok"]: r["count"] for r in counts}
-        for name in WRITE_ORDER if n_todo else ():
-            merge_rows(spark, config.lake, name, table_rows(pages_df, name))
+        if n_todo:
+            write_tables(spark, config.lake, pages_df, config.write_threads)
         pages_df.unpersist()
         todo.unpersist()
         summary = RunSummary(run_id, run_date, ref.name, str(ref.version), n_seen, n_seen - n_todo, n_todo,

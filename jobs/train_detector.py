@@ -64,6 +64,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--eval-only", action="store_true",
                         help="score the weights in --weights-dir on held-out synthetic pages (--eval-pages)")
     parser.add_argument("--eval-save", metavar="DIR", help="with --eval-only: also save GT and predictions here")
+    parser.add_argument("--eval-cache", metavar="DIR", help="keep the rendered held-out pages here for reuse")
 
 
 def _source(args) -> ddata.PageSource:
@@ -80,27 +81,36 @@ def _until(iterator, minutes: float):
     return itertools.takewhile(lambda _: time.monotonic() < end, iterator)
 
 
-def heldout_pages(count: int, seed: int = 10_000) -> list[tuple[np.ndarray, Page]]:
+def heldout_pages(count: int, seed: int = 10_000, cache_dir: str | None = None) -> list[tuple[np.ndarray, Page]]:
     """Held-out synthetic pages: eval fonts, every kind and all four rotations in turn, degraded, the
-    engine's own dpi range and languages."""
+    engine's own dpi range, languages in turn. `cache_dir` keeps rendered pages (.npz) for the next call."""
     from models.detection.toy import rotate_page
+    from models.gtio import page_from_dict, page_to_dict
     from models.synth.pages import LANGS, PAGE_KINDS
 
-    source_cache: dict = {}
+    sources: dict = {}
     out = []
     for i in range(count):
-        kind, k = PAGE_KINDS[i % len(PAGE_KINDS)], (i // len(PAGE_KINDS)) % 4
-        lang = LANGS[i % len(LANGS)]
-        key = (kind, lang)
-        if key not in source_cache:
-            source_cache[key] = ddata.synth_source("eval", kinds=(kind,), langs=(lang,), rotate=False, dpi_range=None)
-        image, page = source_cache[key](np.random.default_rng([seed, i]))
-        out.append(rotate_page(image, page, k) if k else (image, page))
+        path = Path(cache_dir) / f"heldout_{seed}_{i:04d}.npz" if cache_dir else None
+        if path is not None and path.exists():
+            with np.load(path) as z:
+                out.append((z["image"], page_from_dict(json.loads(z["page"].tobytes().decode()))))
+            continue
+        kind, k, lang = PAGE_KINDS[i % len(PAGE_KINDS)], (i // len(PAGE_KINDS)) % 4, LANGS[i % len(LANGS)]
+        if (kind, lang) not in sources:
+            sources[kind, lang] = ddata.synth_source("eval", kinds=(kind,), langs=(lang,), rotate=False,
+                                                     dpi_range=None)
+        image, page = sources[kind, lang](np.random.default_rng([seed, i]))
+        image, page = rotate_page(image, page, k) if k else (image, page)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            np.savez_compressed(path, image=image, page=np.frombuffer(json.dumps(page_to_dict(page)).encode(), np.uint8))
+        out.append((image, page))
     return out
 
 
 def _quick_eval(predictor: DetectionPredictor, source_name: str, pages: int, seed: int,
-                save_dir: str | None = None) -> dict:
+                save_dir: str | None = None, cache_dir: str | None = None) -> dict:
     from models.detection.evaluate import evaluate_pages
     from models.gtio import save_page
 
@@ -108,7 +118,7 @@ def _quick_eval(predictor: DetectionPredictor, source_name: str, pages: int, see
         rng = np.random.default_rng(seed + 10_000)
         samples = [ddata.toy_source()(rng) for _ in range(pages)]
     else:
-        samples = heldout_pages(pages, seed + 10_000)
+        samples = heldout_pages(pages, seed + 10_000, cache_dir)
     preds = predictor.detect([im for im, _ in samples])
     if save_dir:
         from PIL import Image
@@ -128,7 +138,7 @@ def run(args) -> int:
         return 0
     if args.eval_only:
         shipped = DetectionPredictor.from_weights("detector", args.weights_dir)
-        scores = _quick_eval(shipped, args.source, args.eval_pages, args.seed, args.eval_save)
+        scores = _quick_eval(shipped, args.source, args.eval_pages, args.seed, args.eval_save, args.eval_cache)
         print(json.dumps({"version": shipped.version, "pages": args.eval_pages,
                           **{k: round(float(v), 4) for k, v in scores.items()}}), flush=True)
         return 0

@@ -127,18 +127,17 @@ def crop_quad(image: np.ndarray, quad, height: int | None = None, pad: float = 0
     w = max(1.0, float(np.hypot(*(q[1] - q[0])) + np.hypot(*(q[2] - q[3]))) / 2)
     h = max(1.0, float(np.hypot(*(q[3] - q[0])) + np.hypot(*(q[2] - q[1]))) / 2)
     if pad:
-        c = q.mean(axis=0)
         ux = (q[1] - q[0]) / max(1e-6, np.hypot(*(q[1] - q[0])))
         uy = (q[3] - q[0]) / max(1e-6, np.hypot(*(q[3] - q[0])))
         d = pad * h
         signs = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]], np.float32)
         q = q + signs[:, :1] * ux * d + signs[:, 1:] * uy * d
         w, h = w + 2 * d, h + 2 * d
-        del c
     if height is not None:
         scale = height / h
         w, h = max(1.0, w * scale), float(height)
     ow, oh = int(round(w)), int(round(h))
     dst = np.array([[0, 0], [ow, 0], [ow, oh], [0, oh]], np.float32)
-    m = cv2.getPerspectiveTransform(q, dst)
+    # quads use pixel-corner coordinates, OpenCV pixel centres: shift both by half a pixel
+    m = cv2.getPerspectiveTransform(q - 0.5, dst - 0.5)
     return cv2.warpPerspective(image, m, (ow, oh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)

@@ -174,3 +174,20 @@ def test_benchmarks_md_renders_results_and_errors(dataset, tmp_path, monkeypatch
     assert "### tiny" in md and "### absent" not in md
     assert "| tesseract-eng | saved-predictions | 1.000 | 1.000 | 1.000 | 0.917 |" in md
     assert "| rapidocr | not run: rapidocr not installed |" in md and "| lakeocr |" not in md
+
+
+def test_lakeocr_engine_run_is_logged_to_mlflow_with_its_model_versions(dataset, tmp_path, monkeypatch, capsys):
+    mlflow = pytest.importorskip("mlflow")
+    import models.zoo
+    from tests.conftest import FakePipeline
+
+    monkeypatch.setattr(models.zoo, "load_pipeline", lambda **kw: FakePipeline("7"))
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    root, _ = dataset
+    assert cli.main(["evaluate", str(root), "--engine", "lakeocr", "--json",
+                     "--weights-dir", str(tmp_path / "no-weights")]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["engine"] == "lakeocr" and out["model_versions"] == {"detector": "det7", "recognizer": "rec7"}
+    run = mlflow.get_run(out["mlflow_run_id"])
+    assert run.data.tags["model_version.detector"] == "det7" and run.data.params["engine"] == "lakeocr"
+    assert run.data.metrics["tiny.det.n_gt"] == 12.0

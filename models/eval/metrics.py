@@ -107,7 +107,9 @@ def detection_prf(preds, gts, iou: float = IOU_THRESHOLD) -> dict:
     """Detection precision / recall / H-mean at an IoU threshold, micro-averaged over pages.
 
     `preds` and `gts` are either ONE page each (a Page, or a list of (4, 2) quads) or equally long lists of
-    pages (each a Page or a list of quads). Returns dict(precision, recall, hmean, tp, n_pred, n_gt)."""
+    pages (each a Page or a list of quads). A Page contributes its WORDS' quads; to compare at the GT's own
+    granularity (SROIE: lines) use `models.eval.pages.evaluate_page` + `aggregate(...)["det"]`.
+    Returns dict(precision, recall, hmean, tp, n_pred, n_gt)."""
     if _is_single_page(preds) or _is_single_page(gts):
         preds, gts = [preds], [gts]
     if len(preds) != len(gts):

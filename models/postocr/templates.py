@@ -156,9 +156,19 @@ def read_fields(page: Page, spec: TemplateSpec, match: TemplateMatch, cfg: Match
         inside = np.flatnonzero((mapped[:, 0] >= x0 - g) & (mapped[:, 0] <= x1 + g) &
                                 (mapped[:, 1] >= y0 - g) & (mapped[:, 1] <= y1 + g))
         if len(inside):
-            row_h = max(1.0, (y1 - y0) / 2)
-            out[f.name] = sorted(inside.tolist(), key=lambda i: (round(mapped[i, 1] / row_h), mapped[i, 0]))
+            out[f.name] = _reading_order(page, inside.tolist(), mapped)
     return out
+
+
+def _reading_order(page: Page, ids: list[int], mapped: np.ndarray) -> list[int]:
+    """Words of one field: grouped by their line (clustering's line_id; a word without one is its own
+    line), lines top to bottom by mapped centre y, words left to right by mapped x."""
+    groups: dict[object, list[int]] = {}
+    for i in ids:
+        lid = page.words[i].line_id
+        groups.setdefault(("line", lid) if lid is not None else ("word", i), []).append(i)
+    ordered = sorted(groups.values(), key=lambda g: float(np.mean(mapped[g, 1])))
+    return [i for g in ordered for i in sorted(g, key=lambda i: float(mapped[i, 0]))]
 
 
 class TemplateRegistry:

@@ -3,7 +3,7 @@
 Fonts come from Debian packages (fonts-nanum, fonts-noto-cjk, fonts-unfonts-core, fonts-baekmuk,
 fonts-dejavu-core, fonts-liberation2). Coverage is read from each face's cmap with fontTools: a
 character is rendered with a font only if the font maps it to a glyph, so no tofu (.notdef boxes)
-reaches an image. Noto CJK `.ttc` collections hold several faces; only the Korean ("KR") faces are
+reaches an image (TrueType glyphs without outline data count as missing). Noto CJK `.ttc` collections hold several faces; only the Korean ("KR") faces are
 used, addressed by their collection index.
 
 `EVAL_FONTS` names the families that are never used for training (`load_fonts("train")`); evaluation
@@ -135,9 +135,14 @@ def _coverage(path: str, index: int) -> frozenset:
     tt = TTFont(path, fontNumber=index, lazy=True) if path.lower().endswith(".ttc") else TTFont(path, lazy=True)
     try:
         cmap = tt.getBestCmap() or {}
+        chars = [c for c in ALL_CHARS if ord(c) in cmap]
+        if "loca" in tt:        # TrueType outlines: a mapped glyph with no outline data is no glyph either
+            loca = tt["loca"]
+            empty = {i for i in range(len(loca) - 1) if loca[i] == loca[i + 1]}
+            chars = [c for c in chars if c.isspace() or tt.getGlyphID(cmap[ord(c)]) not in empty]
     finally:
         tt.close()
-    return frozenset(c for c in ALL_CHARS if ord(c) in cmap)
+    return frozenset(chars)
 
 
 def discover_fonts(dirs: tuple[str, ...] = FONT_DIRS) -> tuple[FontInfo, ...]:

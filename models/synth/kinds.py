@@ -5,8 +5,8 @@ in pixels (the page is cropped to it for kinds with a variable length, i.e. rece
 """
 from __future__ import annotations
 
-from models.synth.layouts import (A4, CARD, LETTER, Doc, PageSize, checkbox, items, kv, money_text, paragraph,
-                                  table)
+from models.synth.layouts import (A4, CARD, LETTER, Doc, PageSize, checkbox, fit, items, kv, money_text,
+                                  paragraph, table)
 from models.synth.render import Span
 
 
@@ -181,7 +181,7 @@ def layout_receipt(doc: Doc) -> int:
         for name, q, p in items(doc, int(doc.rng.integers(2, 12))):
             total += q * p
             name_w = (r - l) * 0.5
-            c.text(l, y, _fit_text(doc, name, st, name_w), st)
+            c.text(l, y, fit(doc, name, st, name_w), st)
             c.text(l + (r - l) * 0.62, y, str(q), st, align="right")
             c.text(r, y, money_text(doc, q * p), st, align="right")
             y += step
@@ -205,11 +205,6 @@ def layout_receipt(doc: Doc) -> int:
         c.text((l + r) / 2, y + step * 0.5, doc.title("감사합니다", "Thank you!"), st, align="center")
     y += step * 2
     return int(y + doc.px(doc.uniform(3, 12)))
-
-
-def _fit_text(doc: Doc, text: str, style, width: float) -> Span:
-    from models.synth.layouts import fit
-    return fit(doc, text, style, width)
 
 
 # --- invoice / 거래명세서 ----------------------------------------------------------------------------------

@@ -70,7 +70,9 @@ def finish_page(gray: np.ndarray, page: Page, rng: np.random.Generator, *, rotat
         if rng.random() < 0.25:
             img = stamp(img, rng)
         if rng.random() < 0.5:
-            border = tuple(int(v) for v in rng.integers(60, 256, 3)) if rng.random() < 0.3 else (255, 255, 255)
+            # what shows around a skewed page: white scanner lid, or a dark / gray / wooden surface
+            surfaces = ((255, 255, 255), (30, 30, 32), (120, 120, 118), (150, 110, 70))
+            border = surfaces[int(rng.choice(4, p=(0.7, 0.1, 0.1, 0.1)))]
             img, page = skew_perspective(img, page, rng, border=border)
     if rotate:
         k = int(rng.choice(4, p=ORIENTATION_P))
@@ -86,7 +88,10 @@ def colorize(gray: np.ndarray, rng: np.random.Generator, plain: bool = False) ->
     """Gray page -> RGB: white maps to a paper colour, black to an ink colour (black, dark blue, dark gray)."""
     if plain:
         return np.repeat(gray[:, :, None], 3, axis=2)
-    paper = np.array([255, 255, 255], np.float32) - rng.uniform(0, 18, 3).astype(np.float32) * (rng.random() < 0.5)
+    # white, gray or cream paper: a common darkening plus less blue (and a little less green) for cream
+    paper = 255.0 - rng.uniform(0, 14) * (rng.random() < 0.6) - np.array([0, rng.uniform(0, 4), rng.uniform(0, 14)]) \
+        * (rng.random() < 0.4)
+    paper = paper.astype(np.float32)
     inks = ([0, 0, 0], [20, 25, 90], [40, 40, 40], [15, 15, 30])
     ink = np.array(inks[int(rng.integers(len(inks)))], np.float32)
     v = np.arange(256, dtype=np.float32) / 255.0
