@@ -133,6 +133,7 @@ def crop_quad(image: np.ndarray, quad, height: int | None = None, pad: float = 0
         signs = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]], np.float32)
         q = q + signs[:, :1] * ux * d + signs[:, 1:] * uy * d
         w, h = w + 2 * d, h + 2 * d
+    shrink = height is not None and h > height
     if height is not None:
         scale = height / h
         w, h = max(1.0, w * scale), float(height)
@@ -140,4 +141,5 @@ def crop_quad(image: np.ndarray, quad, height: int | None = None, pad: float = 0
     dst = np.array([[0, 0], [ow, 0], [ow, oh], [0, oh]], np.float32)
     # quads use pixel-corner coordinates, OpenCV pixel centres: shift both by half a pixel
     m = cv2.getPerspectiveTransform(q - 0.5, dst - 0.5)
-    return cv2.warpPerspective(image, m, (ow, oh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return cv2.warpPerspective(image, m, (ow, oh), flags=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR,
+                               borderMode=cv2.BORDER_REPLICATE)

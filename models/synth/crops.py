@@ -13,6 +13,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
+from models.geometry import crop_quad
+
 from models.synth import degrade
 from models.synth.charset import script_of
 from models.synth.content import DOC_SYMBOLS, Content
@@ -166,22 +168,8 @@ def _crop(rng, *, script, height, fonts, degrade_, text, n_words) -> WordCrop:
 
 
 def rectify_quad(image: np.ndarray, quad, height: int, pad: float = 0.0) -> np.ndarray:
-    """Upright crop under a TL-first quad at a fixed height, in the continuous pixel convention of
-    models.types (quad corners are pixel corners; OpenCV maps pixel centres, hence the half-pixel shifts).
-    `pad` grows the quad by that fraction of its height on every side."""
-    q = np.asarray(quad, np.float64).reshape(4, 2)
-    ux, uy = q[1] - q[0], q[3] - q[0]
-    w_len, h_len = max(1e-6, float(np.hypot(*ux))), max(1e-6, float(np.hypot(*uy)))
-    if pad:
-        d = pad * h_len
-        ex, ey = ux / w_len * d, uy / h_len * d
-        q = q + np.array([-ex - ey, ex - ey, ex + ey, -ex + ey])
-        w_len, h_len = w_len + 2 * d, h_len + 2 * d
-    width = max(1, int(round(w_len * height / h_len)))
-    dst = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float32)
-    m = cv2.getPerspectiveTransform(q.astype(np.float32) - 0.5, dst - 0.5)
-    return cv2.warpPerspective(image, m, (width, height), flags=cv2.INTER_AREA if h_len > height else cv2.INTER_LINEAR,
-                               borderMode=cv2.BORDER_REPLICATE)
+    """Upright crop under a TL-first quad at a fixed height (models.geometry.crop_quad)."""
+    return crop_quad(image, np.asarray(quad, np.float32).reshape(4, 2), height=height, pad=pad)
 
 
 def crops_from_page(image: np.ndarray, page, *, height: int = 32, pad: float = 0.12,
