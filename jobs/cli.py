@@ -18,6 +18,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "nightly": ("jobs.nightly_cli", "run the nightly Spark job: archive -> OCR -> Delta tables (incremental)"),
     "query": ("jobs.query", "SQL over the lake's Delta tables (DuckDB/delta-rs, or --engine spark)"),
     "registry": ("jobs.registry_cli", "MLflow registry: bootstrap shipped weights, list, resolve, promote"),
+    "templates": ("jobs.templates_cli", "document templates: add a spec (validated) or list the registry"),
 }
 
 

@@ -111,3 +111,12 @@ def test_decode_of_empty_maps_is_an_empty_page():
             "orient": torch.zeros(4, 8, 8), "link": torch.full((1, 8, 8), -9.0)}
     page = decode_maps(maps, STRIDE, (32, 32), DecodeConfig())
     assert page.words == [] and page.lines == [] and (page.width, page.height) == (32, 32)
+
+
+def test_split_component_cuts_wide_gaps_and_separate_rows():
+    from models.detection.decode import split_component
+
+    boxes = np.array([[0, 0, 10, 20], [12, 0, 22, 20], [60, 0, 70, 20], [0, 40, 10, 60]], np.float32)
+    centres = np.stack([(boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2], 1)
+    parts = split_component(np.arange(4), boxes, centres, 0)
+    assert sorted(sorted(p.tolist()) for p in parts) == [[0, 1], [2], [3]]

@@ -9,10 +9,19 @@ from models.engine import TrainConfig, train
 from models.recognition.charset import Charset
 from models.recognition.data import CropSpec, encode_targets, normalize_crop, pad_batch
 from models.recognition.model import ColumnViTSTR, ColumnViTSTRConfig
-from models.recognition.phases import FixMatch, SeqCLR, SeqCLRModel, SupervisedCTC, window_pool
-from models.recognition.render import render_crop
+from models.recognition.phases import FixMatch, SeqCLR, SeqCLRModel, SupervisedCTC, nt_xent, window_pool
+from models.recognition.render import draw_text
 from models.recognition.sources import CropPool
 from models.recognition.training import RecognizerTrainConfig, split_pool, train_recognizer
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """The CI box and the dev box are shared: oversubscribed BLAS threads make these tests 10x slower."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")
@@ -20,12 +29,26 @@ def charset():
     return Charset.default()
 
 
+FONT = "/usr/share/fonts/truetype/nanum/NanumGothic.ttf"
+
+
+def word(rng, text):
+    """A crop of `text` in one fixed font (no font discovery: milliseconds)."""
+    from PIL import ImageFont
+    return draw_text(text, ImageFont.truetype(FONT, 28), rng)
+
+
+def digits_source(rng):
+    text = str(rng.integers(0, 10 ** 6))
+    return word(rng, text), text, "digits"
+
+
 @pytest.fixture(scope="module")
 def batch(charset):
     rng = np.random.default_rng(0)
-    crops = [render_crop(rng, s) for s in ("latin", "digits", "hangul", "latin", "digits", "latin")]
-    images, widths = pad_batch([normalize_crop(c.image, CropSpec()) for c in crops], 4)
-    targets, lengths = encode_targets([c.text for c in crops], charset)
+    texts = ["Total", "12,000", "서울", "invoice", "2024-11-25", "₩500"]
+    images, widths = pad_batch([normalize_crop(word(rng, t), CropSpec()) for t in texts], 4)
+    targets, lengths = encode_targets(texts, charset)
     return {"images": images, "widths": widths, "targets": targets, "target_lengths": lengths,
             "u_images": images, "u_widths": widths}
 
@@ -43,15 +66,22 @@ def run(model, batch, step_fn, steps):
 
 
 def test_supervised_ctc_loss_decreases(charset, batch):
-    losses = run(tiny(charset), batch, SupervisedCTC(), 12)
+    losses = run(tiny(charset), batch, SupervisedCTC(), 8)
     assert all(np.isfinite(losses)) and losses[-1] < 0.8 * losses[0]
 
 
-def test_seqclr_loss_is_finite_and_decreases(charset, batch):
+def test_seqclr_steps_are_finite_and_train_the_encoder(charset, batch):
     model = SeqCLRModel(tiny(charset), proj_dim=16)
-    losses = run(model, batch, SeqCLR(instances=3, seed=0), 12)
+    before = model.recognizer.embed.proj.weight.detach().clone()
+    losses = run(model, batch, SeqCLR(instances=3, seed=0), 4)
     assert all(np.isfinite(losses))
-    assert np.mean(losses[-3:]) < np.mean(losses[:3])
+    assert not torch.equal(before, model.recognizer.embed.proj.weight)
+
+
+def test_nt_xent_rewards_matching_pairs():
+    g = torch.Generator().manual_seed(0)
+    a = torch.randn(12, 8, generator=g)
+    assert nt_xent(a, a + 0.01 * torch.randn(12, 8, generator=g), 0.1) < nt_xent(a, torch.randn(12, 8, generator=g), 0.1)
 
 
 def test_window_pool_respects_lengths():
@@ -73,11 +103,9 @@ def test_fixmatch_uses_confident_pseudo_labels_only(charset, batch):
 
 
 def test_train_recognizer_pool_phases_and_resume(tmp_path, charset):
-    rng = np.random.default_rng(3)
-    pool = CropPool.render(lambda r: (lambda c: (c.image, c.text, c.script))(render_crop(r, "digits")), 40, seed=1)
+    pool = CropPool.render(digits_source, 40, seed=1)
     lab, unl = split_pool(pool, 0.25, seed=0)
     assert len(lab) == 10 and len(unl) == 30 and not set(lab.texts) - set(pool.texts)
-    del rng
     small = dict(steps=3, batch_size=4, unlabelled_batch=4, dim=32, depth=1, heads=2, warmup=1, log_every=1,
                  ckpt_every=1, pool_size=40, label_fraction=0.25, bf16=False)
     for phase in ("supervised", "seqclr", "fixmatch"):

@@ -34,6 +34,8 @@ class DecodeConfig:
     link_thr: float = 0.5
     line_gap: float = 1.5          # max gap between words of a line, in word heights
     line_overlap: float = 0.5      # min overlap across the reading direction, fraction of the smaller height
+    split_gap: float = 0.8         # a link component is cut where characters are further apart (in heights)
+    split_shift: float = 0.6       # ... or where they sit on different lines (offset across, in heights)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -110,12 +112,45 @@ def decode_maps(maps: dict[str, torch.Tensor], stride: int, size: tuple[int, int
 
     words = []
     for label in np.unique(comp):
-        idx = np.nonzero(comp == label)[0]
         orientation = int(orient_sum[label].argmax()) * 90
-        words.append(_make_word(boxes[idx], centres[idx], scores[idx], orientation))
+        for idx in split_component(np.nonzero(comp == label)[0], boxes, centres, orientation, cfg):
+            words.append(_make_word(boxes[idx], centres[idx], scores[idx], orientation))
     page = Page(width=width, height=height, words=words, orientation=page_orient)
     group_lines(page, cfg)
     return page
+
+
+def split_component(idx: np.ndarray, boxes: np.ndarray, centres: np.ndarray, orientation: int,
+                    cfg: DecodeConfig = DecodeConfig()) -> list[np.ndarray]:
+    """Safety net under the link map: cut one component's characters into rows (offset across the reading
+    direction above `split_shift` heights) and each row at gaps wider than `split_gap` heights."""
+    if len(idx) < 2:
+        return [idx]
+    t = np.radians(orientation)
+    d, n = np.array([np.cos(t), np.sin(t)]), np.array([-np.sin(t), np.cos(t)])
+    b = boxes[idx]
+    corners = np.stack([b[:, [0, 1]], b[:, [2, 1]], b[:, [2, 3]], b[:, [0, 3]]], 1)        # (k, 4, 2)
+    u, v = corners @ d, corners @ n                                                      # (k, 4)
+    u0, u1, height = u.min(1), u.max(1), v.max(1) - v.min(1)
+    vc = centres[idx] @ n
+    h = float(np.median(height))
+    rows: list[list[int]] = []
+    for k in np.argsort(vc):
+        if rows and abs(vc[k] - np.mean(vc[rows[-1]])) <= cfg.split_shift * h:
+            rows[-1].append(int(k))
+        else:
+            rows.append([int(k)])
+    out = []
+    for row in rows:
+        row = sorted(row, key=lambda k: u0[k])
+        start, reach = 0, u1[row[0]]
+        for j in range(1, len(row)):
+            if u0[row[j]] - reach > cfg.split_gap * h:
+                out.append(idx[row[start:j]])
+                start = j
+            reach = max(reach, u1[row[j]])
+        out.append(idx[row[start:]])
+    return out
 
 
 def _make_word(boxes: np.ndarray, centres: np.ndarray, scores: np.ndarray, orientation: int) -> Word:

@@ -36,6 +36,7 @@ class ClusterConfig:
     split_after_colon: bool = False  # "Date: 2024-03-05" is a key line and a value line
     block_gap: float = 0.9           # largest leading between lines of a paragraph, in heights
     table_row_gap: float = 1.8       # largest gap between rows of one table, in heights
+    prose_words: int = 3             # a line of this many words reads like prose, not like a table cell
     short_line: float = 0.3          # a line narrower than this share of the text width is "short"
     segment_gap: float = 0.8         # a wider gap inside a line also ends a key/value segment, in heights
     segment_gap_rel: float = 3.0     # ... or wider than this many median word gaps of the page
@@ -128,16 +129,20 @@ def _rows(line_boxes: np.ndarray) -> list[list[int]]:
     return [sorted(r, key=lambda j: float(line_boxes[j, 0])) for r in rows]
 
 
-def group_blocks(line_boxes: np.ndarray, line_h: np.ndarray, cfg: ClusterConfig) -> list[tuple[list[int], str]]:
-    """Lines -> blocks: (line indices in reading order, kind "text" | "table")."""
+def group_blocks(line_boxes: np.ndarray, line_h: np.ndarray, cfg: ClusterConfig,
+                 line_words: list[int] | None = None) -> list[tuple[list[int], str]]:
+    """Lines -> blocks: (line indices in reading order, kind "text" | "table").
+    A row of several lines is tabular unless all its lines read like prose (>= cfg.prose_words words),
+    which is how two text columns differ from a table; its short lines then form table blocks."""
     n = len(line_boxes)
     if n == 0:
         return []
     text_w = float(line_boxes[:, 2].max() - line_boxes[:, 0].min())
     rows = _rows(line_boxes)
     row_of = {j: r for r, row in enumerate(rows) for j in row}
-    tabular = {j for row in rows if len(row) > 1 for j in row
-               if line_boxes[j, 2] - line_boxes[j, 0] < cfg.short_line * text_w}
+    nwords = line_words or [1] * n
+    tabular = {j for row in rows if len(row) > 1 and not all(nwords[k] >= cfg.prose_words for k in row)
+               for j in row if line_boxes[j, 2] - line_boxes[j, 0] < cfg.short_line * text_w}
     parent = list(range(n))
 
     def find(a: int) -> int:
@@ -246,7 +251,7 @@ def is_key_text(text: str) -> bool:
         return True
     t = t.rstrip(" .")
     words = t.split()
-    if not words or len(words) > 6:
+    if not words or len(words) > 6 or re.search(r"\d", t):
         return False
     base = re.sub(r"\s*\(([^)]*)\)\s*$", "", t)          # "부서(Department)" -> "부서"
     inner = re.findall(r"\(([^)]*)\)", t)
@@ -470,7 +475,7 @@ class Clusterer:
         lines = group_lines(boxes, heights, self.config, [w.text for w in page.words])
         lb = np.stack([_union(boxes, ln) for ln in lines])
         lh = np.array([float(np.median(heights[ln])) for ln in lines])
-        blocks = group_blocks(lb, lh, self.config)
+        blocks = group_blocks(lb, lh, self.config, [len(ln) for ln in lines])
         block_boxes = np.stack([_union(lb, m) for m, _ in blocks])
         order = xy_cut(block_boxes, list(range(len(blocks))), unit=float(np.median(heights)))
         page.lines, page.blocks = [], []

@@ -6,8 +6,9 @@ Every match becomes an `Entity` whose `word_ids` are the words its characters to
 normalised and `valid` checked by `models.postocr.normalize.normalize`.
 Patterns that have a checksum (RRN, BRN, CARD) are kept only when valid unless the line's key names the
 type (then an invalid number is reported with valid=False, which is what a reviewer wants to see).
-The learned tagger (models/postocr/tagger.py) adds PERSON / ORG / ADDRESS spans the rules miss; rules win
-where both fire.
+The learned tagger (models/postocr/tagger.py) is combined by type: for the exact-format types in
+RULE_FIRST the rule entity wins, for the others (PERSON, ORG, ADDRESS, DATE, MONEY) the tagger's span wins and
+rule entities only fill words the tagger left untagged.
 """
 from __future__ import annotations
 
@@ -61,6 +62,9 @@ KEY_TYPES: tuple[tuple[str, re.Pattern], ...] = tuple((lab, re.compile(p, re.IGN
 ))
 
 CHECKSUM_TYPES = ("RRN", "BRN", "CARD")
+# with a learned tagger: rule entities of these types win (exact formats, checksums); for the others the
+# tagger's spans win and rules only fill the words it left untagged
+RULE_FIRST: tuple[str, ...] = ("RRN", "BRN", "CARD", "EMAIL", "URL", "PHONE", "ACCOUNT", "TIME")
 PII_TYPES: tuple[str, ...] = ("RRN", "CARD", "ACCOUNT", "PHONE", "EMAIL")
 
 
@@ -202,6 +206,7 @@ class EntityTagger:
               value; off by default. salt: required when pii_mask is on.
     """
     tagger: object | None = None            # models.postocr.tagger.WordTagger or None (rules only)
+    rule_first: tuple[str, ...] = RULE_FIRST  # labels where a rule entity beats the tagger's
     pii_mask: bool = False
     salt: str = ""
     pii_types: tuple[str, ...] = field(default=PII_TYPES)
@@ -213,7 +218,9 @@ class EntityTagger:
     def __call__(self, page: Page) -> Page:
         ents = rule_entities(page)
         if self.tagger is not None:
-            ents = merge_entities(ents, self.tagger.entities(page))
+            strong = [e for e in ents if e.label in self.rule_first]
+            weak = [e for e in ents if e.label not in self.rule_first]
+            ents = merge_entities(merge_entities(strong, self.tagger.entities(page)), weak)
         page.entities = ents
         if self.pii_mask:
             mask_pii(page, ents, self.salt, self.pii_types)

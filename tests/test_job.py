@@ -1,0 +1,130 @@
+"""End-to-end nightly job on a handful of documents (local[2] Spark + Delta), with the test-double pipeline:
+run twice (no duplicates, the second run processes nothing), then under a new model version (everything is
+re-processed, the old rows stay queryable), and read back by Spark SQL and by DuckDB over delta-rs."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+from jobs.nightly import NightlyConfig, run_nightly
+from jobs.query import query_duckdb, query_spark
+from tests.conftest import FakeSource, fake_ref, write_archive
+
+pytestmark = pytest.mark.spark
+
+NIGHT = dt.date(2026, 11, 24)
+
+
+@pytest.fixture(scope="module")
+def lake_runs(spark, tmp_path_factory):
+    root = tmp_path_factory.mktemp("nightly")
+    expected = write_archive(root / "archive", n_good=4, seed=1)
+    cfg = NightlyConfig(source=str(root / "archive"), lake=str(root / "lake"), run_date=NIGHT, progress_every_s=0)
+    first = run_nightly(spark, cfg, FakeSource(fake_ref("1")), log=lambda s: None)
+    again = run_nightly(spark, cfg, FakeSource(fake_ref("1")), log=lambda s: None)
+    upgraded = run_nightly(spark, cfg, FakeSource(fake_ref("2")), log=lambda s: None)
+    return {"lake": str(root / "lake"), "expected": expected, "runs": (first, again, upgraded)}
+
+
+def _sql(spark, lake, sql):
+    return query_spark(sql, lake, spark)
+
+
+def test_first_run_writes_every_document_once(spark, lake_runs):
+    first = lake_runs["runs"][0]
+    expected = lake_runs["expected"]
+    good = {p: n for p, n in expected.items() if n}
+    assert (first.n_seen, first.n_docs, first.n_skipped) == (len(expected), len(expected), 0)
+    assert first.n_pages == sum(good.values()) and first.n_errors == 2
+    docs = _sql(spark, lake_runs["lake"], "SELECT path, n_pages, status FROM documents WHERE model_version = '1'")
+    got = {p.removeprefix("file:"): (n, s) for p, n, s in docs.itertuples(index=False)}
+    assert got == {p: (n, "ok" if n else "error") for p, n in expected.items()}
+
+
+def test_second_run_is_a_no_op_and_nothing_is_duplicated(spark, lake_runs):
+    again = lake_runs["runs"][1]
+    assert (again.n_docs, again.n_pages, again.n_errors) == (0, 0, 0)
+    assert again.n_skipped == again.n_seen
+    lake = lake_runs["lake"]
+    for table, key in [("documents", "doc_id, model_version"), ("pages", "doc_id, model_version, page"),
+                       ("words", "doc_id, model_version, page, word_id"),
+                       ("errors", "doc_id, model_version, stage")]:
+        dup = _sql(spark, lake, f"SELECT {key}, count(*) AS n FROM {table} GROUP BY {key} HAVING n > 1")
+        assert dup.empty, f"duplicates in {table}"
+
+
+def test_bad_files_land_in_errors_with_their_class(spark, lake_runs):
+    errs = _sql(spark, lake_runs["lake"], "SELECT path, stage, error_class FROM errors WHERE model_version = '1'")
+    got = {p.rsplit("/", 1)[1]: (s, c) for p, s, c in errs.itertuples(index=False)}
+    assert got == {"zero.png": ("decode", "EmptyFile"), "truncated.pdf": ("decode", "CorruptPdf")}
+
+
+def test_new_model_version_reprocesses_and_old_rows_stay(spark, lake_runs):
+    first, _again, upgraded = lake_runs["runs"]
+    assert upgraded.n_docs == first.n_docs and upgraded.model_version == "2"
+    counts = _sql(spark, lake_runs["lake"],
+                  "SELECT model_version, count(*) AS n FROM words GROUP BY model_version ORDER BY model_version")
+    assert counts.model_version.tolist() == ["1", "2"]
+    assert counts.n.iloc[0] == counts.n.iloc[1] > 0
+    stamps = _sql(spark, lake_runs["lake"], "SELECT DISTINCT model_version, component_versions['detector'] AS det "
+                                            "FROM documents ORDER BY model_version")
+    assert stamps.det.tolist() == ["det1", "det2"]
+
+
+def test_runs_table_and_commit_metadata(spark, lake_runs):
+    runs = _sql(spark, lake_runs["lake"], "SELECT run_id, status, n_docs, model_version FROM runs ORDER BY started_at")
+    assert runs.run_id.tolist() == [r.run_id for r in lake_runs["runs"]]
+    assert runs.status.tolist() == ["ok"] * 3 and runs.n_docs.tolist()[1] == 0
+    history = spark.sql(f"DESCRIBE HISTORY delta.`{lake_runs['lake']}/words`").collect()
+    merges = [json.loads(h["userMetadata"]) for h in history if h["operation"] == "MERGE"]
+    assert {m["model_version"] for m in merges} == {"1", "2"}
+    assert {m["run_id"] for m in merges} == {lake_runs["runs"][0].run_id, lake_runs["runs"][2].run_id}
+
+
+def test_spark_sql_and_duckdb_over_delta_rs_agree(spark, lake_runs):
+    lake = lake_runs["lake"]
+    sql = ("SELECT d.path, w.model_version, count(*) AS n_words, sum(f.value_num) AS total "
+           "FROM documents d JOIN words w ON d.doc_id = w.doc_id AND d.model_version = w.model_version "
+           "LEFT JOIN fields f ON f.doc_id = w.doc_id AND f.model_version = w.model_version "
+           "AND f.page = w.page AND f.field_name = 'total' "
+           "GROUP BY d.path, w.model_version ORDER BY d.path, w.model_version")
+    via_spark, via_duck = _sql(spark, lake, sql), query_duckdb(sql, lake)
+    assert len(via_spark) == len(via_duck) > 0
+    assert via_spark.path.tolist() == via_duck.path.tolist()
+    assert via_spark.n_words.tolist() == via_duck.n_words.tolist()
+    assert via_spark.total.tolist() == pytest.approx(via_duck.total.tolist())
+
+
+def test_change_data_feed_shows_what_the_upgrade_inserted(spark, lake_runs):
+    cdf = (spark.read.format("delta").option("readChangeFeed", "true").option("startingVersion", 2)
+           .load(f"{lake_runs['lake']}/documents"))
+    rows = cdf.select("model_version", "_change_type").distinct().collect()
+    assert {(r["model_version"], r["_change_type"]) for r in rows} == {("2", "insert")}
+
+
+def test_a_crash_before_documents_is_committed_loses_and_duplicates_nothing(spark, tmp_path, monkeypatch):
+    import jobs.tables
+
+    write_archive(tmp_path / "archive", n_good=2, seed=2, broken=False)
+    cfg = NightlyConfig(source=str(tmp_path / "archive"), lake=str(tmp_path / "lake"), run_date=NIGHT,
+                        progress_every_s=0)
+    real_merge = jobs.tables.merge_rows
+
+    def crash_on_documents(spark_, lake, name, df, update=False):
+        if name == "documents":
+            raise RuntimeError("executor lost")
+        return real_merge(spark_, lake, name, df, update)
+
+    monkeypatch.setattr(jobs.tables, "merge_rows", crash_on_documents)
+    with pytest.raises(RuntimeError, match="executor lost"):
+        run_nightly(spark, cfg, FakeSource(fake_ref("1")), log=lambda s: None)
+    monkeypatch.setattr(jobs.tables, "merge_rows", real_merge)
+    rerun = run_nightly(spark, cfg, FakeSource(fake_ref("1")), log=lambda s: None)
+    assert rerun.n_docs == 2                       # nothing was marked done by the crashed run
+    lake = str(tmp_path / "lake")
+    pages = _sql(spark, lake, "SELECT doc_id, page, count(*) AS n FROM pages GROUP BY doc_id, page")
+    assert len(pages) == 2 and set(pages.n) == {1}  # a PNG and a JPEG, each page exactly once
+    runs = _sql(spark, lake, "SELECT status FROM runs ORDER BY started_at")
+    assert runs.status.tolist() == ["failed", "ok"]

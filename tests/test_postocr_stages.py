@@ -1,0 +1,82 @@
+"""The stage list the zoo assembles, end to end on rendered template instances, and the learned tagger's
+encoding, decoding and a tiny training run."""
+import copy
+
+import numpy as np
+import torch
+
+from models.postocr.stages import default_stages
+from models.postocr.tagger import (TAGS, TaggerConfig, TaggerNet, WordTagger, bio_targets, collate, decode_spans,
+                                   encode_page)
+from models.types import Entity
+from tests.test_postocr_cluster import make_page
+
+
+def _strip(gt):
+    page = copy.deepcopy(gt)
+    for w in page.words:
+        w.line_id = w.block_id = w.label = None
+    page.lines, page.blocks, page.entities, page.links, page.fields, page.meta = [], [], [], [], {}, {}
+    page.template_id = None
+    return page
+
+
+def test_default_stages_identify_rendered_template_instances():
+    from models.synth.templates import load_templates, render_template_instance
+    rng = np.random.default_rng(7)
+    stages = default_stages(use_tagger=False)
+    assert len(stages) == 3
+    for spec in load_templates().values():
+        _img, gt = render_template_instance(spec, rng, dpi=100)
+        page = _strip(gt)
+        for st in stages:
+            page = st(page)
+        assert page.template_id == spec.id
+        assert page.fields == gt.fields
+        assert page.lines and page.blocks and page.meta["reading_order"]
+
+
+def test_default_stages_with_pii_mask():
+    page = make_page([("카드번호:", 60, 100), ("4111 1111 1111 1111", 300, 100)])
+    for st in default_stages(use_tagger=False, pii_mask=True, salt="s3cret"):
+        page = st(page)
+    card = next(e for e in page.entities if e.label == "CARD")
+    assert card.value.startswith("sha256:") and set(card.text) <= {"*", " "}
+    assert "4111" not in " ".join(w.text for w in page.words)
+
+
+def _toy_page():
+    page = make_page([("Call", 60, 100), ("010-1234-5678", 120, 100), ("or", 300, 100), ("write", 340, 100)])
+    from models.postocr.cluster import Clusterer
+    Clusterer()(page)
+    page.entities = [Entity("PHONE", "010-1234-5678", [1])]
+    return page
+
+
+def test_bio_round_trip():
+    page = _toy_page()
+    order, feats = encode_page(page, TaggerConfig())
+    tags = bio_targets(page, order)
+    assert [TAGS[t] for t in tags] == ["O", "B-PHONE", "O", "O"]
+    assert decode_spans(tags, order) == [("PHONE", [1])]
+    assert len(feats) == 4 and all(f for f in feats)
+
+
+def test_tiny_training_learns_a_toy_page():
+    torch.manual_seed(0)
+    cfg = TaggerConfig(buckets=1 << 10, dim=8, hidden=8)
+    page = _toy_page()
+    order, feats = encode_page(page, cfg)
+    batch = collate([feats], [bio_targets(page, order)])
+    net = TaggerNet(cfg)
+    opt = torch.optim.Adam(net.parameters(), lr=0.05)
+    first = None
+    for _ in range(60):
+        loss = net(batch)["ce"]
+        first = first if first is not None else float(loss.detach())
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert float(loss) < first / 5
+    ents = WordTagger(net).entities(page)
+    assert [(e.label, e.word_ids, e.value) for e in ents] == [("PHONE", [1], "01012345678")]

@@ -1,0 +1,141 @@
+"""Template matching under scale / shift / rotation / skew / 90-degree turns, a non-template page, a
+scrambled page with the right words in the wrong places, malformed specs, and the registry CLI."""
+import json
+
+import numpy as np
+import pytest
+
+from models.geometry import box_to_quad, transform_quads
+from models.postocr.cluster import Clusterer
+from models.postocr.templates import MatchConfig, TemplateMatcher, TemplateRegistry, match_template
+from models.synth.templates import TemplateSpec
+from models.types import Page, Word
+
+SPEC = {
+    "id": "test_invoice", "version": 1, "lang": "en", "page": {"width_mm": 200, "height_mm": 280},
+    "anchors": [{"text": "INVOICE", "box": [80, 10, 120, 20]}, {"text": "Customer", "box": [10, 40, 40, 46]},
+                {"text": "Date", "box": [10, 50, 40, 56]}, {"text": "Amount due", "box": [10, 60, 40, 66]},
+                {"text": "Signature", "box": [120, 250, 160, 256]}, {"text": "Thank you", "box": [80, 265, 120, 271]}],
+    "fields": [{"name": "customer", "box": [45, 40, 150, 46], "format": "person", "entity": "PERSON", "anchor": "Customer"},
+               {"name": "date", "box": [45, 50, 100, 56], "format": "date", "entity": "DATE", "anchor": "Date"},
+               {"name": "amount", "box": [45, 60, 100, 66], "format": "money", "entity": "MONEY", "anchor": "Amount due"}],
+}
+VALUES = {"customer": "Jane Q. Doe", "date": "2024. 3. 5.", "amount": "₩12,000"}
+
+
+def layout(items, mm_to_px: np.ndarray, size=(1700, 2400)) -> Page:
+    """Words of (text, box in mm) phrases, left-aligned in their boxes, mapped by a 3x3 mm -> px matrix."""
+    words = []
+    for text, (x0, y0, x1, y1) in items:
+        h = (y1 - y0) * 0.6
+        x, y = x0 + 0.5, (y0 + y1) / 2 - h / 2
+        for tok in text.split():
+            w = 2.0 * len(tok)
+            q = transform_quads(box_to_quad(x, y, x + w, y + h), mm_to_px)
+            words.append(Word(quad=q, text=tok))
+            x += w + 1.5
+    return Page(width=size[0], height=size[1], words=words)
+
+
+def instance(mm_to_px, spec=SPEC, values=VALUES) -> Page:
+    items = [(a["text"], a["box"]) for a in spec["anchors"]] + [(values[f["name"]], f["box"]) for f in spec["fields"]]
+    return Clusterer()(layout(items, mm_to_px))
+
+
+def similarity(scale=8.0, angle_deg=0.0, shift=(100, 80), shear=0.0):
+    t = np.radians(angle_deg)
+    rot = np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]])
+    a = rot @ np.array([[1.0, shear], [0.0, 1.0]]) * scale
+    return np.array([[a[0, 0], a[0, 1], shift[0]], [a[1, 0], a[1, 1], shift[1]], [0, 0, 1]])
+
+
+@pytest.fixture
+def matcher():
+    return TemplateMatcher({SPEC["id"]: TemplateSpec.from_dict(SPEC)})
+
+
+@pytest.mark.parametrize("m", [
+    similarity(), similarity(scale=4.0, shift=(10, 300)), similarity(scale=11.0, angle_deg=7.0, shift=(400, 0)),
+    similarity(angle_deg=-3.0, shear=0.05), similarity(angle_deg=90.0, shift=(2300, 40)),
+    similarity(angle_deg=180.0, shift=(1700, 2300)),
+    np.array([[8.0, 0.3, 50], [0.2, 8.2, 60], [2e-5, 1e-5, 1.0]]),          # mild perspective
+], ids=["plain", "small-shifted", "big-rotated", "skewed", "rot90", "rot180", "perspective"])
+def test_matches_and_reads_fields_under_transforms(matcher, m):
+    page = matcher(instance(m))
+    assert page.template_id == "test_invoice"
+    assert page.fields == VALUES
+    typed = page.meta["field_values"]
+    assert typed["date"]["value"] == "2024-03-05" and typed["date"]["valid"] is True
+    assert typed["amount"]["value"] == "12000 KRW"
+    assert {e.label for e in page.entities} >= {"PERSON", "DATE", "MONEY"}
+
+
+def test_one_missing_anchor_and_an_ocr_typo_still_match(matcher):
+    spec = json.loads(json.dumps(SPEC))
+    spec["anchors"] = spec["anchors"][1:]                # the title is not on the page
+    page = instance(similarity(), spec)
+    page.words[0].text = "Custorner"                     # rn for m
+    assert matcher(page).template_id == "test_invoice"
+
+
+def test_non_template_page_is_not_matched(matcher):
+    items = [("Quarterly report", (20, 10, 120, 20)), ("Revenue grew in all regions", (20, 40, 150, 46)),
+             ("Date", (20, 60, 40, 66)), ("2024. 3. 5.", (45, 60, 90, 66))]
+    page = matcher(Clusterer()(layout(items, similarity())))
+    assert page.template_id is None and page.fields == {}
+
+
+def test_right_words_in_wrong_places_are_not_a_match(matcher):
+    rng = np.random.default_rng(0)
+    items = [(a["text"], [float(v) for v in rng.uniform(0, 180, 2)] + [0, 0]) for a in SPEC["anchors"]]
+    items = [(t, (x, y, x + 30, y + 6)) for t, (x, y, _, _) in items]
+    page = matcher(Clusterer()(layout(items, similarity())))
+    assert page.template_id is None
+
+
+def test_match_reports_inlier_anchors():
+    spec = TemplateSpec.from_dict(SPEC)
+    m = match_template(instance(similarity(angle_deg=2.0)), spec, MatchConfig())
+    assert m is not None and m.share == 1.0 and m.rms_mm < 1.0
+    assert set(m.inliers) == {a["text"] for a in SPEC["anchors"]}
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda d: d.pop("fields"), "lacks 'fields'"),
+    (lambda d: d["anchors"][0].update(box=[10, 10, 5, 20]), "x1 > x0"),
+    (lambda d: d["fields"][0].update(entity="SHOE_SIZE"), "unknown entity"),
+    (lambda d: d["fields"][1].update(anchor="Nope"), "is not the id or text of any anchor"),
+    (lambda d: d.update(version=0), "version"),
+    (lambda d: d["fields"][0].update(box=[45, 40, 250, 46]), "outside"),
+])
+def test_malformed_spec_is_rejected_with_a_clear_message(mutate, message):
+    d = json.loads(json.dumps(SPEC))
+    mutate(d)
+    with pytest.raises(ValueError, match=message):
+        TemplateSpec.from_dict(d)
+
+
+def test_registry_add_and_list(tmp_path, capsys):
+    from jobs.templates_cli import add_arguments, run
+    import argparse
+
+    def cli(*argv):
+        p = argparse.ArgumentParser()
+        add_arguments(p)
+        return run(p.parse_args(list(argv)))
+
+    good, bad = tmp_path / "good.json", tmp_path / "bad.json"
+    good.write_text(json.dumps(SPEC), encoding="utf-8")
+    broken = json.loads(json.dumps(SPEC))
+    broken["fields"][0]["format"] = "shoe"
+    bad.write_text(json.dumps(broken), encoding="utf-8")
+    reg = tmp_path / "registry"
+    assert cli("add", str(good), "--registry", str(reg)) == 0
+    assert (reg / "test_invoice.json").exists()
+    assert cli("add", str(bad), "--registry", str(reg)) == 2
+    assert "unknown format 'shoe'" in capsys.readouterr().err
+    assert cli("add", str(good), "--registry", str(reg)) == 2           # duplicate id
+    assert cli("list", "--registry", str(reg)) == 0
+    out = capsys.readouterr().out
+    assert "test_invoice" in out and "user" in out and "shipped" in out
+    assert "test_invoice" in TemplateRegistry(reg).specs
