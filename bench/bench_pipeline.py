@@ -10,7 +10,8 @@ dataset folder works with --dataset). Word crops come from the detector when it 
 
 Each (device, threads, stage) measurement runs in a fresh subprocess so its peak RSS (ru_maxrss) is that
 stage's alone (it includes the Python + torch baseline, reported as stage "baseline"). Each measurement
-runs once to warm up, then `--repeat` times; the best time is kept.
+runs once to warm up, then `--repeat` times; the fastest wall time is kept, with its CPU time (all threads
+of the process; on a machine shared with other jobs CPU time is the steadier figure).
 """
 from __future__ import annotations
 
@@ -91,13 +92,14 @@ def word_crops(stages: dict, inputs) -> list:
 
 
 # ------------------------------------------------------------------------------------------ worker
-def _best_time(fn, repeat: int) -> float:
+def _best_time(fn, repeat: int) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this process's threads) of the fastest of `repeat` calls after a warm-up."""
     fn()                                       # warm-up (allocations, lazy init, oneDNN kernels)
-    best = float("inf")
+    best = (float("inf"), float("inf"))
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         fn()
-        best = min(best, time.perf_counter() - t0)
+        best = min(best, (time.perf_counter() - t0, time.process_time() - c0))
     return best
 
 
@@ -133,7 +135,9 @@ def measure(stage: str, threads: int, device: str, n_pages: int, datasets: list[
     else:
         need = {"recognizer": "recognizer", "pipeline": "detector"}.get(stage, stage)
         return {**row, "skipped": skipped.get(need, "not loaded")}
-    return {**row, "seconds": secs, "pages_per_s": n_pages / secs, "s_per_page": secs / n_pages,
+    secs, cpu = secs
+    return {**row, "seconds": secs, "cpu_seconds": cpu, "pages_per_s": n_pages / secs, "s_per_page": secs / n_pages,
+            "cpu_s_per_page": cpu / n_pages,
             "crops": len(crops) or None, "crops_per_s": (len(crops) / secs) if crops else None,
             "peak_rss_mb": _rss_mb()}
 
@@ -199,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
                                     "repeat": 1})
                     if "seconds" in r:
                         sweep.append({"device": device, "threads": t, "pages": n, "seconds": r["seconds"],
-                                      "pages_per_s": r["pages_per_s"]})
+                                      "cpu_seconds": r["cpu_seconds"], "pages_per_s": r["pages_per_s"]})
     first = next(iter(rows), {})
     sizes = [im.shape[0] * im.shape[1] / 1e6 for im, _ in load_inputs(a.dataset, a.pages)]
     out = {"started": datetime.now(timezone.utc).isoformat(timespec="seconds"),

@@ -116,16 +116,19 @@ def pipeline_tables() -> list[str]:
     lines = [f"Measured {b['started']} on {b['host']['cpus']} CPUs ({b['host']['machine']}), device {b['device']}, "
              f"{b['pages']} benchdata pages (mean {b['mean_megapixels']:.2f} Mpx), model versions "
              f"`{json.dumps(b['model_versions'])}`.", "",
-             "| threads | stage | pages/s | crops/s | s/page | peak RSS MiB |", "| --- | --- | --- | --- | --- | --- |"]
+             "| threads | stage | pages/s | crops/s | s/page | CPU s/page | peak RSS MiB |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
     for r in b["stages"]:
         fmt = lambda v, f: "-" if v is None else format(v, f)   # noqa: E731
         lines.append(f"| {r['threads']} | {r['stage']} | {fmt(r.get('pages_per_s'), '.2f')} | "
                      f"{fmt(r.get('crops_per_s'), '.1f')} | {fmt(r.get('s_per_page'), '.3f')} | "
+                     f"{fmt(r.get('cpu_s_per_page'), '.3f')} | "
                      f"{fmt(r.get('peak_rss_mb'), '.0f')} |")
     if b.get("sweep"):
         lines += ["", "Page-count sweep (whole pipeline, one batch per call):", "",
-                  "| threads | pages | seconds | pages/s |", "| --- | --- | --- | --- |"]
-        lines += [f"| {r['threads']} | {r['pages']} | {r['seconds']:.2f} | {r['pages_per_s']:.2f} |" for r in b["sweep"]]
+                  "| threads | pages | seconds | CPU seconds | pages/s |", "| --- | --- | --- | --- | --- |"]
+        lines += [f"| {r['threads']} | {r['pages']} | {r['seconds']:.2f} | {r['cpu_seconds']:.2f} | "
+                  f"{r['pages_per_s']:.2f} |" for r in b["sweep"]]
     if b.get("skipped"):
         lines += ["", "Stages not measured: " + "; ".join(f"{k}: {v}" for k, v in b["skipped"].items())]
     return lines + [""]
@@ -179,7 +182,8 @@ def main(argv: list[str] | None = None) -> int:
         for eng in args.engines:
             for ds in datasets:
                 run_one(eng, ds, ["--no-mlflow"] if args.no_mlflow else [])
-    args.out.write_text(render(args.engines, [d.name for d in datasets]), encoding="utf-8")
+    # render every engine with results (a run of a subset of engines keeps the others' earlier rows)
+    args.out.write_text(render(list(ENGINES), [d.name for d in datasets]), encoding="utf-8")
     print(f"wrote {args.out}", file=sys.stderr)
     return 0
 

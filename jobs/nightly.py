@@ -114,28 +114,28 @@ def new_run_id(run_date: dt.date) -> str:
     return f"{run_date:%Y%m%d}-{uuid.uuid4().hex[:8]}"
 
 
-def empty_files(spark, source: str, path_glob: str = "*") -> list[str]:
-    """Zero-byte files under `source`: Spark's file sources skip them, but each must become an error row.
-    Listed through Hadoop's FileSystem, so object stores work the same."""
+def list_files(spark, source: str, path_glob: str = "*") -> dict[str, int]:
+    """path -> size of every file under `source` (recursively) whose name matches `path_glob`, listed on the
+    driver through Hadoop's FileSystem (object stores work the same). Cheap: no file is opened."""
     jvm = spark.sparkContext._jvm
     root = jvm.org.apache.hadoop.fs.Path(source)
     fs = root.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
-    found, it = [], fs.listFiles(root, True)
+    found, it = {}, fs.listFiles(root, True)
     while it.hasNext():
         status = it.next()
-        if status.getLen() == 0 and fnmatch.fnmatch(status.getPath().getName(), path_glob):
-            found.append(status.getPath().toString())
-    return sorted(found)
+        if fnmatch.fnmatch(status.getPath().getName(), path_glob):
+            found[status.getPath().toString()] = int(status.getLen())
+    return found
 
 
-def list_documents(spark, source: str, path_glob: str = "*"):
-    """(path, length, content, doc_id) of every file under `source` (recursively), empty files included."""
+def list_documents(spark, source: str, path_glob: str = "*", empty: list[str] = ()):
+    """(path, length, content, doc_id) of every file under `source` (recursively). Spark's file sources skip
+    zero-byte files, so those (`empty`, from `list_files`) are added back: each must become an error row."""
     from pyspark.sql import functions as F
     from pyspark.sql.types import BinaryType, LongType, StringType, StructField, StructType
 
     files = (spark.read.format("binaryFile").option("recursiveFileLookup", "true")
              .option("pathGlobFilter", path_glob).load(source).select("path", "length", "content"))
-    empty = empty_files(spark, source, path_glob)
     if empty:
         schema = StructType([StructField("path", StringType()), StructField("length", LongType()),
                              StructField("content", BinaryType())])
@@ -177,14 +177,27 @@ def table_rows(pages_df, name: str):
     raise ValueError(f"no rows rule for table {name!r}")
 
 
-def write_tables(spark, lake: str, pages_df, threads: int = 3) -> None:
-    """MERGE the rows of every table; the detail tables concurrently (independent Delta logs), then
-    `documents`, which marks the documents done for the incremental filter."""
+def row_counts(pages_df) -> dict[str, int]:
+    """Rows each table gets from this run, in one pass over the UDF output (this pass runs the OCR)."""
+    from pyspark.sql import functions as F
+
+    ok = F.col("error_stage").isNull()
+    aggs = [F.count(F.when(ok, 1)).alias("pages"), F.count(F.when(~ok, 1)).alias("errors"),
+            F.count(F.when(F.col("page") <= 1, 1)).alias("documents")]
+    aggs += [F.coalesce(F.sum(F.when(ok, F.size(name))), F.lit(0)).alias(name)
+             for name in ("words", "lines", "entities", "fields")]
+    return pages_df.agg(*aggs).first().asDict()
+
+
+def write_tables(spark, lake: str, pages_df, counts: dict[str, int], threads: int = 3) -> None:
+    """MERGE the rows of every table that gets any; the detail tables concurrently (independent Delta
+    logs), then `documents`, which marks the documents done for the incremental filter."""
     from concurrent.futures import ThreadPoolExecutor
 
     from jobs.tables import merge_rows
 
     *details, marker = WRITE_ORDER
+    details = [name for name in details if counts.get(name, 0) > 0]
     with ThreadPoolExecutor(max_workers=max(1, threads), thread_name_prefix="merge") as pool:
         futures = [pool.submit(merge_rows, spark, lake, name, table_rows(pages_df, name)) for name in details]
         for future in futures:
@@ -231,8 +244,9 @@ def run_nightly(spark, config: NightlyConfig, source: PipelineSource, mlflow_run
             "source": config.source, "model_name": ref.name, "model_version": str(ref.version),
             "component_versions": dict(ref.component_versions), "mlflow_run_id": mlflow_run_id}
     try:
-        files = list_documents(spark, config.source, config.path_glob)
-        n_seen = files.select("path").count()
+        listed = list_files(spark, config.source, config.path_glob)
+        n_seen = len(listed)
+        files = list_documents(spark, config.source, config.path_glob, [p for p, n in listed.items() if n == 0])
         todo = documents_to_do(spark, files, config.lake, str(ref.version), tasks).persist(StorageLevel.DISK_ONLY)
         n_todo = todo.count()
         log(f"[nightly] run {run_id}: {n_seen} files, {n_todo} to process with {ref.name} v{ref.version}")
@@ -245,17 +259,16 @@ def run_nightly(spark, config: NightlyConfig, source: PipelineSource, mlflow_run
                     .withColumn("processed_at", F.current_timestamp())
                     .persist(StorageLevel.MEMORY_AND_DISK))
         with progress:
-            counts = pages_df.groupBy(F.col("error_stage").isNull().alias("ok")).count().collect()
+            counts = row_counts(pages_df)
         ocr_s = time.perf_counter() - t_ocr
         if config.progress_every_s > 0 and n_todo:
             log(progress.line())
-        by_ok = {r["ok"]: r["count"] for r in counts}
         if n_todo:
-            write_tables(spark, config.lake, pages_df, config.write_threads)
+            write_tables(spark, config.lake, pages_df, counts, config.write_threads)
         pages_df.unpersist()
         todo.unpersist()
         summary = RunSummary(run_id, run_date, ref.name, str(ref.version), n_seen, n_seen - n_todo, n_todo,
-                             by_ok.get(True, 0), by_ok.get(False, 0), time.perf_counter() - t_start, ocr_s)
+                             counts["pages"], counts["errors"], time.perf_counter() - t_start, ocr_s)
         merge_rows(spark, config.lake, "runs", _runs_row(spark, summary, base, "ok"), update=True)
         log(summary.line())
         return summary

@@ -77,7 +77,7 @@ def run(args) -> int:
                                           pdf_dpi=args.pdf_dpi),
                       batch_pages=args.batch_pages, device=args.device, precision=args.precision))
     mlflow.set_tracking_uri(tracking_uri())
-    registry._use_experiment(registry._client(), "lakeocr-nightly")
+    registry.use_experiment(registry.mlflow_client(), "lakeocr-nightly")
     with mlflow.start_run(run_name=f"nightly-{config.run_date or dt.date.today()}") as mlrun:
         summary = run_nightly(spark, config, source, mlflow_run_id=mlrun.info.run_id)
         mlflow.log_params({"model_name": ref.name, "model_version": ref.version, "source": args.source,

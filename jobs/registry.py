@@ -19,6 +19,7 @@ import json
 import os
 import shutil
 import tempfile
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -62,7 +63,7 @@ def component_versions(shas: dict[str, str]) -> dict[str, str]:
     return {name: sha[:12] for name, sha in shas.items()}
 
 
-def _client():
+def mlflow_client():
     import mlflow
     from mlflow import MlflowClient
 
@@ -78,7 +79,7 @@ def artifact_root(uri: str) -> str | None:
     return None
 
 
-def _use_experiment(client, name: str = EXPERIMENT) -> None:
+def use_experiment(client, name: str = EXPERIMENT) -> None:
     import mlflow
 
     if client.get_experiment_by_name(name) is None:
@@ -96,7 +97,7 @@ def _ensure_registered(client, name: str, description: str) -> None:
 
 
 def find_version(digest: str, client=None) -> str | None:
-    client = client or _client()
+    client = client or mlflow_client()
     try:
         versions = client.search_model_versions(f"name = '{PIPELINE_MODEL}'")
     except Exception:     # noqa: BLE001 - no such model yet
@@ -127,12 +128,12 @@ def bootstrap(weights_dir: str | Path, alias: str = CHAMPION, log: Callable[[str
 
     from jobs.pyfunc_model import LakeOcrPyfunc
 
-    client = _client()
+    client = mlflow_client()
     shas = shipped_weights(weights_dir)
     digest = weights_digest(shas)
     version = find_version(digest, client)
     if version is None:
-        _use_experiment(client)
+        use_experiment(client)
         staging = Path(tempfile.mkdtemp(prefix="lakeocr-bootstrap-"))
         staged = staging / "weights"         # the artifact's name in the pyfunc model
         staged.mkdir()
@@ -150,9 +151,11 @@ def bootstrap(weights_dir: str | Path, alias: str = CHAMPION, log: Callable[[str
                     mv = client.create_model_version(model, source=f"{run.info.artifact_uri}/components/{name}",
                                                      run_id=run.info.run_id, tags={"sha256": sha})
                     comp_versions[name] = str(mv.version)
-                info = mlflow.pyfunc.log_model(
-                    name="pipeline", python_model=LakeOcrPyfunc(), artifacts={"weights": str(staged)},
-                    pip_requirements=list(PIP_REQUIREMENTS), registered_model_name=PIPELINE_MODEL)
+                with warnings.catch_warnings():      # "add type hints to predict": bytes columns, on purpose
+                    warnings.simplefilter("ignore", UserWarning)
+                    info = mlflow.pyfunc.log_model(
+                        name="pipeline", python_model=LakeOcrPyfunc(), artifacts={"weights": str(staged)},
+                        pip_requirements=list(PIP_REQUIREMENTS), registered_model_name=PIPELINE_MODEL)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         version = str(info.registered_model_version)
@@ -169,7 +172,7 @@ def bootstrap(weights_dir: str | Path, alias: str = CHAMPION, log: Callable[[str
 
 
 def ref_for_version(version: str, client=None) -> ModelRef:
-    client = client or _client()
+    client = client or mlflow_client()
     mv = client.get_model_version(PIPELINE_MODEL, str(version))
     comps = json.loads(mv.tags.get("component_versions", "{}"))
     return ModelRef(PIPELINE_MODEL, str(mv.version), tuple(sorted(comps.items())))
@@ -177,7 +180,7 @@ def ref_for_version(version: str, client=None) -> ModelRef:
 
 def resolve(alias: str = CHAMPION) -> ModelRef:
     """The concrete pipeline version that `alias` points at (called once, on the driver)."""
-    client = _client()
+    client = mlflow_client()
     version = _current_alias(client, alias)
     if version is None:
         raise LookupError(f"no {PIPELINE_MODEL} version has alias {alias!r}; run `lakeocr registry bootstrap`")
@@ -186,7 +189,7 @@ def resolve(alias: str = CHAMPION) -> ModelRef:
 
 def promote(version: str, alias: str = CHAMPION, log: Callable[[str], None] = print) -> ModelRef:
     """Move `alias` to pipeline `version` (and the components' aliases to the versions it was built from)."""
-    client = _client()
+    client = mlflow_client()
     mv = client.get_model_version(PIPELINE_MODEL, str(version))
     before = _current_alias(client, alias)
     client.set_registered_model_alias(PIPELINE_MODEL, alias, str(version))
@@ -198,7 +201,7 @@ def promote(version: str, alias: str = CHAMPION, log: Callable[[str], None] = pr
 
 def list_versions() -> list[dict]:
     """Every pipeline version with its aliases and component versions, newest first."""
-    client = _client()
+    client = mlflow_client()
     try:
         versions = client.search_model_versions(f"name = '{PIPELINE_MODEL}'")
     except Exception:     # noqa: BLE001

@@ -50,6 +50,8 @@ class SparkSettings:
             "spark.pyspark.driver.python": sys.executable,
             "spark.executorEnv.PYTHONPATH": _pythonpath(),
             "spark.databricks.delta.properties.defaults.enableChangeDataFeed": "true",
+            # MERGE sources are persisted, deterministic DataFrames: no need to materialise them again
+            "spark.databricks.delta.merge.materializeSource": "none",
             "spark.sql.session.timeZone": "UTC",
         }
         if self.master:

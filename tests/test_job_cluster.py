@@ -33,12 +33,12 @@ spark = build_session(SparkSettings(master=master, app_name="lakeocr-cluster-tes
                                                                    ("spark.cores.max", "2"))))
 sc = spark.sparkContext
 deadline = time.time() + 90
-while len(sc._jsc.sc().getExecutorMemoryStatus()) < 3 and time.time() < deadline:
+while sc._jsc.sc().getExecutorMemoryStatus().size() < 3 and time.time() < deadline:
     time.sleep(0.5)                                    # wait for both executors (+ the driver)
 summary = run_nightly(spark, NightlyConfig(source=source, lake=lake, tasks=4, progress_every_s=0),
                       fakes.FakeSource(fakes.fake_ref("1")), log=lambda s: None)
 out = {"n_docs": summary.n_docs, "n_pages": summary.n_pages, "n_errors": summary.n_errors,
-       "executors": len(sc._jsc.sc().getExecutorMemoryStatus()) - 1,
+       "executors": sc._jsc.sc().getExecutorMemoryStatus().size() - 1,
        "pages_rows": read_table(spark, lake, "pages").count()}
 print("RESULT " + json.dumps(out))
 spark.stop()

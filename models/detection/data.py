@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from models.detection.targets import TargetConfig, encode
+from models.detection.toy import rotate_page
 from models.gtio import page_from_dict, page_to_dict
 from models.types import Char, Line, Page, Word
 
@@ -34,6 +35,7 @@ class DataConfig:
     batch_size: int = 8
     crops_per_page: int = 4        # crops taken from one page before drawing the next
     text_bias: float = 0.8         # probability that a crop is centred on a random word
+    rotate_p: float = 0.5          # probability that a crop is turned by a random 90/180/270 degrees
     mean: float = 0.5
     std: float = 0.25
 
@@ -96,6 +98,8 @@ def make_example(image: np.ndarray, page: Page, cfg: DataConfig, rng: np.random.
                  tcfg: TargetConfig = TargetConfig()) -> dict[str, np.ndarray]:
     """One training example (already-scaled gray page -> crop -> normalised image + target maps)."""
     crop, cpage = random_crop(image, page, cfg.crop, rng, cfg.text_bias)
+    if rng.random() < cfg.rotate_p:      # balances the four reading directions (pages are mostly upright)
+        crop, cpage = rotate_page(crop, cpage, int(rng.integers(1, 4)))
     ex = encode(cpage, crop.shape, tcfg)
     ex["image"] = ((crop.astype(np.float32) / 255.0 - cfg.mean) / cfg.std)[None]
     return ex

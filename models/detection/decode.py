@@ -4,8 +4,8 @@
    gives one box from its FCOS distances and one exact centre from its offset;
 2. words: connected components (4-connectivity) of the link map above `link_thr`, every peak cell
    added so that each character falls in a component; characters of one component form a word;
-3. orientation: per word the argmax of its summed orientation probabilities, per page the majority
-   over characters;
+3. orientation: per page the argmax of the orientation probabilities summed over all word cells; per
+   word the argmax of log(mean probabilities over its cells) + orient_prior * log(page probabilities);
 4. quads: characters are ordered along the reading direction, the word quad is the rectangle around its
    characters aligned with the line through their centres; words are grouped into lines by geometry
    (same orientation, overlapping across the reading direction, a gap below `line_gap` heights).
@@ -34,6 +34,7 @@ class DecodeConfig:
     link_thr: float = 0.5
     line_gap: float = 1.5          # max gap between words of a line, in word heights
     line_overlap: float = 0.5      # min overlap across the reading direction, fraction of the smaller height
+    orient_prior: float = 1.0      # weight of the page's orientation in each word's (log-probability) vote
     split_gap: float = 0.8         # a link component is cut where characters are further apart (in heights)
     split_shift: float = 0.6       # ... or where they sit on different lines (offset across, in heights)
 
@@ -108,11 +109,14 @@ def decode_maps(maps: dict[str, torch.Tensor], stride: int, size: tuple[int, int
     orient_prob = torch.softmax(maps["orient"].float(), dim=0)                  # (4, h, w)
     orient_sum = np.zeros((labels.max() + 1, 4), np.float64)
     np.add.at(orient_sum, labels.ravel(), orient_prob.reshape(4, -1).T.numpy())
-    page_orient = int(np.bincount(orient_sum[comp].argmax(axis=1), minlength=4).argmax()) * 90
+    labels_used = np.unique(comp)
+    word_p = orient_sum[labels_used] / orient_sum[labels_used].sum(axis=1, keepdims=True)
+    page_p = orient_sum[labels_used].sum(axis=0) / orient_sum[labels_used].sum()
+    page_orient = int(page_p.argmax()) * 90
+    word_orient = (np.log(word_p + 1e-6) + cfg.orient_prior * np.log(page_p + 1e-6)).argmax(axis=1) * 90
 
     words = []
-    for label in np.unique(comp):
-        orientation = int(orient_sum[label].argmax()) * 90
+    for label, orientation in zip(labels_used, word_orient.tolist()):
         for idx in split_component(np.nonzero(comp == label)[0], boxes, centres, orientation, cfg):
             words.append(_make_word(boxes[idx], centres[idx], scores[idx], orientation))
     page = Page(width=width, height=height, words=words, orientation=page_orient)

@@ -20,7 +20,9 @@ from torch import nn
 class ColumnViTSTRConfig:
     num_classes: int
     height: int = 32
-    patch_width: int = 4
+    patch_width: int = 4           # stride between tokens (pixels)
+    patch_context: int = 0         # extra pixels each side a token sees (overlapping columns; 0 = none)
+    patch_norm: bool = False       # LayerNorm on the column embeddings
     dim: int = 160
     depth: int = 4
     heads: int = 4
@@ -33,24 +35,26 @@ class ColumnViTSTRConfig:
 
 
 class ColumnPatchEmbed(nn.Module):
-    """(B, 1, H, W) -> (B, W // pw, dim): one linear embedding per full-height column of width pw."""
+    """(B, 1, H, W) -> (B, W // pw, dim): token t embeds (linearly) the full-height column of pixels
+    [t*pw - c, (t+1)*pw + c), c = context (zeros = paper outside the image), left to right."""
 
-    def __init__(self, height: int, patch_width: int, dim: int):
+    def __init__(self, height: int, patch_width: int, dim: int, context: int = 0, norm: bool = False):
         super().__init__()
-        self.height, self.patch_width = height, patch_width
-        self.proj = nn.Linear(height * patch_width, dim)
+        self.height, self.patch_width, self.context = height, patch_width, context
+        self.proj = nn.Linear(height * (patch_width + 2 * context), dim)
+        self.norm = nn.LayerNorm(dim) if norm else nn.Identity()
 
     def patches(self, images: torch.Tensor) -> torch.Tensor:
-        """(B, 1, H, W) -> (B, T, H * pw) raw column patches, left to right."""
+        """(B, 1, H, W) -> (B, T, H * (pw + 2c)) raw column patches, left to right, row-major inside."""
         b, c, h, w = images.shape
         if c != 1 or h != self.height or w % self.patch_width:
             raise ValueError(f"expected (B, 1, {self.height}, k*{self.patch_width}), got {tuple(images.shape)}")
-        t = w // self.patch_width
-        cols = images.reshape(b, h, t, self.patch_width)          # split W into (T, pw)
-        return cols.permute(0, 2, 1, 3).reshape(b, t, h * self.patch_width)
+        x = F.pad(images, (self.context, self.context)) if self.context else images
+        cols = x[:, 0].unfold(2, self.patch_width + 2 * self.context, self.patch_width)   # (B, H, T, k)
+        return cols.permute(0, 2, 1, 3).reshape(b, w // self.patch_width, -1)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.proj(self.patches(images))
+        return self.norm(self.proj(self.patches(images)))
 
 
 class Attention(nn.Module):
@@ -87,7 +91,7 @@ class ColumnViTSTR(nn.Module):
     def __init__(self, cfg: ColumnViTSTRConfig):
         super().__init__()
         self.cfg = cfg
-        self.embed = ColumnPatchEmbed(cfg.height, cfg.patch_width, cfg.dim)
+        self.embed = ColumnPatchEmbed(cfg.height, cfg.patch_width, cfg.dim, cfg.patch_context, cfg.patch_norm)
         self.pos = nn.Parameter(torch.zeros(1, cfg.max_tokens, cfg.dim))
         nn.init.trunc_normal_(self.pos, std=0.02)
         self.blocks = nn.ModuleList(Block(cfg.dim, cfg.heads, cfg.mlp_ratio, cfg.dropout) for _ in range(cfg.depth))
