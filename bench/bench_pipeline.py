@@ -204,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
                     if "seconds" in r:
                         sweep.append({"device": device, "threads": t, "pages": n, "seconds": r["seconds"],
                                       "cpu_seconds": r["cpu_seconds"], "pages_per_s": r["pages_per_s"]})
-    first = next(iter(rows), {})
+    first = next((r for r in rows if r.get("model_versions")), {})
     sizes = [im.shape[0] * im.shape[1] / 1e6 for im, _ in load_inputs(a.dataset, a.pages)]
     out = {"started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
            "host": {"machine": platform.machine(), "cpus": os.cpu_count(), "python": platform.python_version(),

@@ -213,8 +213,13 @@ def run(args) -> int:
     summary = _clean(summary)
     summary["wall_s"] = round(time.perf_counter() - t0, 2)
     if not args.no_mlflow:
-        tags = registry_tags(args.weights_dir) if summary["engine"] == "lakeocr" else {}
-        summary["mlflow_run_id"] = log_mlflow(summary, tags)
+        try:
+            tags = registry_tags(args.weights_dir) if summary["engine"] == "lakeocr" else {}
+            summary["mlflow_run_id"] = log_mlflow(summary, tags)
+        except Exception as exc:   # noqa: BLE001 - a busy or unreachable tracking store must not lose the scores
+            print(f"lakeocr evaluate: MLflow logging failed, scores kept: {type(exc).__name__}: {exc}",
+                  file=sys.stderr)
+            summary["mlflow_run_id"] = None
     if args.evaluations_table:
         append_evaluations(summary, args.evaluations_table)
     if args.report:

@@ -4,7 +4,8 @@
     anti-join documents on (doc_id, model_version)      incremental: only what this version has not done
     repartition by doc_id, drop duplicate contents
     mapInPandas(udfs.ocr.ocr_partitions)                 one pipeline per Python worker, one row per page
-    persist, then MERGE into pages, words, lines, entities, fields, errors, and documents last
+    localCheckpoint (the OCR runs once), then MERGE into pages, words, lines, entities, fields, errors,
+    and documents last
     runs row: one per run, at the end ('ok', or 'failed' when the job raised)
 
 `documents` is written last and is what the incremental filter reads, so a crash before it leaves nothing
@@ -59,6 +60,7 @@ class RunSummary:
     n_errors: int
     duration_s: float
     ocr_s: float
+    n_udf_docs: int = 0       # documents the UDF processed (accumulator): n_docs unless the OCR ran twice
 
     @property
     def pages_per_s(self) -> float:
@@ -256,19 +258,21 @@ def run_nightly(spark, config: NightlyConfig, source: PipelineSource, mlflow_run
                     .mapInPandas(ocr_partitions(source, config.ocr, progress.on_batch()), spark_schema(PAGE_ROW))
                     .withColumn("run_id", F.lit(run_id))
                     .withColumn("run_date", F.to_date(F.lit(run_date.isoformat())))
-                    .withColumn("processed_at", F.current_timestamp())
-                    .persist(StorageLevel.MEMORY_AND_DISK))
+                    .withColumn("processed_at", F.current_timestamp()))
         with progress:
+            # run the OCR exactly once: a checkpoint cuts the lineage, so the MERGEs below read stored rows
+            # (a plain persist() is not matched inside Delta's MERGE plans and would re-run the UDF per table)
+            pages_df = pages_df.localCheckpoint(eager=True)
             counts = row_counts(pages_df)
         ocr_s = time.perf_counter() - t_ocr
         if config.progress_every_s > 0 and n_todo:
             log(progress.line())
         if n_todo:
             write_tables(spark, config.lake, pages_df, counts, config.write_threads)
-        pages_df.unpersist()
         todo.unpersist()
         summary = RunSummary(run_id, run_date, ref.name, str(ref.version), n_seen, n_seen - n_todo, n_todo,
-                             counts["pages"], counts["errors"], time.perf_counter() - t_start, ocr_s)
+                             counts["pages"], counts["errors"], time.perf_counter() - t_start, ocr_s,
+                             progress.docs.value)
         merge_rows(spark, config.lake, "runs", _runs_row(spark, summary, base, "ok"), update=True)
         log(summary.line())
         return summary

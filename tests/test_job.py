@@ -38,6 +38,7 @@ def test_first_run_writes_every_document_once(spark, lake_runs):
     good = {p: n for p, n in expected.items() if n}
     assert (first.n_seen, first.n_docs, first.n_skipped) == (len(expected), len(expected), 0)
     assert first.n_pages == sum(good.values()) and first.n_errors == 2
+    assert first.n_udf_docs == first.n_docs          # the OCR ran once per document, not once per table
     docs = _sql(spark, lake_runs["lake"], "SELECT path, n_pages, status FROM documents WHERE model_version = '1'")
     got = {p.removeprefix("file:"): (n, s) for p, n, s in docs.itertuples(index=False)}
     assert got == {p: (n, "ok" if n else "error") for p, n in expected.items()}

@@ -129,3 +129,10 @@ def test_config_is_frozen_and_empty_page_is_fine():
         pass
     page = Clusterer(cfg)(Page(width=10, height=10))
     assert page.lines == [] and page.links == []
+
+
+def test_ticked_box_and_time_fragments():
+    items = [("X", 60, 100), ("FULL PRICE", 90, 100), ("10:", 500, 300), ("55", 530, 300)]
+    page = Clusterer()(make_page(items))
+    assert pairs(page) == [("FULL PRICE", "X")]
+    assert not is_key_text("10:") and is_key_text("Fax No.:")

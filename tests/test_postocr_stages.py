@@ -80,3 +80,18 @@ def test_tiny_training_learns_a_toy_page():
     assert float(loss) < first / 5
     ents = WordTagger(net).entities(page)
     assert [(e.label, e.word_ids, e.value) for e in ents] == [("PHONE", [1], "01012345678")]
+
+
+def test_shipped_tagger_on_a_rendered_page():
+    import pytest
+    from models.postocr.cluster import Clusterer
+    from models.postocr.entities import EntityTagger
+    from models.postocr.metrics import entity_prf
+    from models.postocr.stages import load_tagger
+    from models.synth.pages import render_page
+    tagger = load_tagger()
+    if tagger is None:
+        pytest.skip("models/weights/ner_tagger.* not shipped")
+    _img, gt = render_page(np.random.default_rng(31337), kind="invoice", lang="mixed", rotate=False, degrade=False)
+    page = EntityTagger(tagger=tagger)(Clusterer()(_strip(gt)))
+    assert entity_prf(page, gt)["ALL"].f1 > 0.8

@@ -10,7 +10,7 @@ from models.detection.losses import detection_losses
 from models.detection.model import Detector
 
 # weights of the loss terms in the total the engine sums (centerness and boxes matter most)
-LOSS_WEIGHTS: dict[str, float] = {"center": 1.0, "link": 1.0, "orient": 1.0, "box_giou": 1.0, "box_l1": 0.5,
+LOSS_WEIGHTS: dict[str, float] = {"center": 1.0, "link": 1.0, "orient": 3.0, "box_giou": 1.0, "box_l1": 0.5,
                                   "offset": 0.5}
 
 

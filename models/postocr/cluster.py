@@ -115,7 +115,7 @@ def group_lines(boxes: np.ndarray, heights: np.ndarray, cfg: ClusterConfig,
     return lines
 
 
-def _rows(line_boxes: np.ndarray) -> list[list[int]]:
+def group_rows(line_boxes: np.ndarray) -> list[list[int]]:
     """Lines that share a baseline (vertical overlap > half the smaller height), each sorted by x."""
     order = np.argsort((line_boxes[:, 1] + line_boxes[:, 3]) / 2, kind="stable")
     rows: list[list[int]] = []
@@ -138,7 +138,7 @@ def group_blocks(line_boxes: np.ndarray, line_h: np.ndarray, cfg: ClusterConfig,
     if n == 0:
         return []
     text_w = float(line_boxes[:, 2].max() - line_boxes[:, 0].min())
-    rows = _rows(line_boxes)
+    rows = group_rows(line_boxes)
     row_of = {j: r for r, row in enumerate(rows) for j in row}
     nwords = line_words or [1] * n
     tabular = {j for row in rows if len(row) > 1 and not all(nwords[k] >= cfg.prose_words for k in row)
@@ -248,7 +248,7 @@ def is_key_text(text: str) -> bool:
     both ("부서(Department)")."""
     t = text.strip()
     if t.endswith((":", "：")):
-        return True
+        return bool(re.search(r"[^\W\d_]", t))          # "10:" is a time fragment, not a key
     t = t.rstrip(" .")
     words = t.split()
     if not words or len(words) > 6 or re.search(r"\d", t):
@@ -302,7 +302,7 @@ def segments_of(page: Page, lines: list[list[int]], boxes: np.ndarray, heights: 
                 segs.append(cur)
                 cur = []
             cur.append(i)
-            if page.words[i].text.strip().endswith((":", "：")):
+            if is_key_text(page.words[i].text) and page.words[i].text.strip().endswith((":", "：")):
                 segs.append(cur)
                 cur = []
         if cur:
@@ -344,7 +344,8 @@ def pair_keys_values(page: Page, boxes: np.ndarray, heights: np.ndarray, lines: 
     """Key -> value pairs on segments:
     1. table headers: a row of >= 2 labels with cells aligned below each -> header with each cell;
     2. keys (colon or key word) -> the nearest non-key segment to the right on the row, else just below;
-    3. outside tables, a label followed on its row by a non-label segment -> that segment.
+    3. outside tables, a label followed on its row by a non-label segment -> that segment, or a label
+       with a check mark just left of it (a ticked box) -> the mark.
     A value holds at least one letter or digit."""
     segs = segments_of(page, lines, boxes, heights, cfg)
     if not segs:
@@ -370,6 +371,8 @@ def pair_keys_values(page: Page, boxes: np.ndarray, heights: np.ndarray, lines: 
         if v is None and key[k]:
             v = _below(k, sb, sh, cfg.value_below_gap)
             v = None if v is None or key[v] or not has_alnum[v] else v
+        if v is None:
+            v = _checkbox_left_of(k, sb, sh, text)
         if v is not None and v not in used and v not in headers:
             used.add(v)
             value = list(segs[v])
@@ -404,6 +407,19 @@ def _continuation(v: int, sb: np.ndarray, sh: np.ndarray, key: list[bool], taken
     return out
 
 
+CHECK_MARKS = ("x", "X", "☑", "☒", "✓", "✔", "■", "v", "V")
+
+
+def _checkbox_left_of(k: int, sb: np.ndarray, sh: np.ndarray, text: list[str]) -> int | None:
+    """A check mark just left of a label (a ticked box): the label's value."""
+    for j in range(len(sb)):
+        gap = sb[k, 0] - sb[j, 2]
+        if j != k and text[j].strip() in CHECK_MARKS and -0.3 * sh[k] <= gap <= 3.0 * sh[k] \
+                and _v_overlap(sb[k], sb[j]) > 0.3:
+            return j
+    return None
+
+
 def _right_of(k: int, sb: np.ndarray, sh: np.ndarray, max_gap: float) -> int | None:
     best, best_gap = None, None
     for j in range(len(sb)):
@@ -432,7 +448,7 @@ def _table_pairs(segs, sb, sh, label, key, used, cfg: ClusterConfig) -> tuple[li
     """Header row -> cells: a row of >= 2 short labels followed by rows that each put a cell under at
     least two of the headers (the table ends at the first row that does not, or at a wide gap)."""
     pairs, headers = [], set()
-    rows = _rows(sb)
+    rows = group_rows(sb)
     for r, row in enumerate(rows):
         heads = [j for j in row if label[j] and j not in used and len(segs[j]) <= cfg.header_max_words]
         if len(heads) < 2 or len(heads) < len(row):

@@ -6,9 +6,10 @@ Every match becomes an `Entity` whose `word_ids` are the words its characters to
 normalised and `valid` checked by `models.postocr.normalize.normalize`.
 Patterns that have a checksum (RRN, BRN, CARD) are kept only when valid unless the line's key names the
 type (then an invalid number is reported with valid=False, which is what a reviewer wants to see).
-The learned tagger (models/postocr/tagger.py) is combined by type: for the exact-format types in
-RULE_FIRST the rule entity wins, for the others (PERSON, ORG, ADDRESS, DATE, MONEY) the tagger's span wins and
-rule entities only fill words the tagger left untagged.
+With the learned tagger (models/postocr/tagger.py) the two are combined by type: for the exact-format types
+in RULE_FIRST the rule entity wins; PERSON, ORG, ADDRESS, DATE and MONEY come from the tagger only (rule
+entities of the types in `rule_fill` may fill words it left untagged; none by default - on held-out synthetic
+pages the filling rules cost precision). Without tagger weights every type comes from the rules.
 """
 from __future__ import annotations
 
@@ -207,6 +208,7 @@ class EntityTagger:
     """
     tagger: object | None = None            # models.postocr.tagger.WordTagger or None (rules only)
     rule_first: tuple[str, ...] = RULE_FIRST  # labels where a rule entity beats the tagger's
+    rule_fill: tuple[str, ...] = ()           # other labels whose rule entities fill words the tagger left
     pii_mask: bool = False
     salt: str = ""
     pii_types: tuple[str, ...] = field(default=PII_TYPES)
@@ -219,7 +221,7 @@ class EntityTagger:
         ents = rule_entities(page)
         if self.tagger is not None:
             strong = [e for e in ents if e.label in self.rule_first]
-            weak = [e for e in ents if e.label not in self.rule_first]
+            weak = [e for e in ents if e.label in self.rule_fill and e.label not in self.rule_first]
             ents = merge_entities(merge_entities(strong, self.tagger.entities(page)), weak)
         page.entities = ents
         if self.pii_mask:

@@ -79,21 +79,21 @@ def entity_prf(pred: Page, gt: Page, labels: tuple[str, ...] | None = None, min_
 
 
 def funsd_gt_links(page: Page) -> list[tuple[frozenset, frozenset]]:
-    """FUNSD links (given as text pairs in benchdata GT) as word-index set pairs: each text pair is
-    resolved to the nearest unused (question, answer) entity pair with those texts."""
+    """FUNSD links (text pairs in benchdata GT) as word-index set pairs. A text may name several entities
+    (a table header repeated over two tables), so the pairs are resolved globally, closest first: each
+    link takes one (question, answer) entity pair with its texts, each answer entity answers one link."""
     ents = page.entities
     centre = [np.mean([np.asarray(page.words[i].quad).mean(axis=0) for i in e.word_ids], axis=0)
               if e.word_ids else np.zeros(2) for e in ents]
-    used: set[tuple[int, int]] = set()
-    out = []
-    for q_text, a_text in page.meta.get("links", []):
-        cands = [(float(np.linalg.norm(centre[i] - centre[j])), i, j)
-                 for i, q in enumerate(ents) if q.text == q_text and q.word_ids
-                 for j, a in enumerate(ents) if a.text == a_text and a.word_ids and i != j
-                 and (i, j) not in used]
-        if not cands:
-            continue
-        _, i, j = min(cands)
-        used.add((i, j))
-        out.append((frozenset(ents[i].word_ids), frozenset(ents[j].word_ids)))
-    return out
+    links = page.meta.get("links", [])
+    cands = sorted((float(np.linalg.norm(centre[i] - centre[j])), k, i, j)
+                   for k, (q_text, a_text) in enumerate(links)
+                   for i, q in enumerate(ents) if q.text == q_text and q.word_ids
+                   for j, a in enumerate(ents) if a.text == a_text and a.word_ids and i != j)
+    done: dict[int, tuple[int, int]] = {}
+    answered: set[int] = set()
+    for _, k, i, j in cands:
+        if k not in done and j not in answered:
+            done[k] = (i, j)
+            answered.add(j)
+    return [(frozenset(ents[i].word_ids), frozenset(ents[j].word_ids)) for k, (i, j) in sorted(done.items())]

@@ -16,7 +16,7 @@ import re
 import numpy as np
 
 from models.geometry import quad_to_box
-from models.postocr.cluster import _rows
+from models.postocr.cluster import group_rows
 from models.postocr.entities import find_spans
 from models.postocr.normalize import normalize_amount, normalize_date
 from models.types import Page
@@ -51,7 +51,7 @@ def rows_of(page: Page) -> list[str]:
     boxes = np.array([quad_to_box(ln.quad) for ln in units], np.float32).reshape(-1, 4)
     if len(boxes) == 0:
         return []
-    return [" ".join(units[j].text.strip() for j in row) for row in _rows(boxes)]
+    return [" ".join(units[j].text.strip() for j in row) for row in group_rows(boxes)]
 
 
 _REG_TAIL = re.compile(r"\s*[(\[]\s*(?:CO\.?\s*(?:REG\.?\s*)?NO\.?\s*:?\s*)?\d{4,}[\s\-]*[A-Z]?\s*[)\]]\s*$", re.IGNORECASE)

@@ -1,0 +1,169 @@
+"""Recognizer benchmarks: speed per precision, held-out synthetic accuracy, real-scan accuracy vs Tesseract.
+
+    .venv/bin/python bench/bench_recognizer.py speed --n 1000            # crops/s on one CPU thread per
+                                                                         # precision (fp32 / int8 / bf16),
+                                                                         # accuracy of each, peak memory
+    .venv/bin/python bench/bench_recognizer.py synth --per-script 300    # word acc + CER per script
+    .venv/bin/python bench/bench_recognizer.py real --tesseract-n 300    # FUNSD GT words, SROIE GT lines
+
+Speed is reported as wall crops/s AND crops per CPU-second (process time): on a shared machine the second
+is the honest single-core figure. Peak memory = ru_maxrss of a fresh subprocess per precision.
+Real scans: each GT box is cut with models.geometry.crop_quad (height 32 for us; Tesseract gets the same
+box at its native resolution with a white border, `--psm 7 -l eng`). Prints JSON; `--out` also writes it.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from models.recognition.evaluate import scores_by_script  # noqa: E402
+from models.recognition.predictor import RecognitionPredictor, cpu_has_bf16  # noqa: E402
+from models.weights import WEIGHTS_DIR  # noqa: E402
+
+CACHE = ROOT / ".cache" / "recognizer"
+BENCHDATA = ROOT.parent / "shared" / "benchdata"
+
+
+def held_out(per_script: int):
+    from models.recognition.eval_sets import synthetic_eval_pool
+    return synthetic_eval_pool(per_script, CACHE)
+
+
+def speed_one(args) -> dict:
+    """One precision, measured in this process (called in a fresh subprocess by `speed`)."""
+    torch.set_num_threads(args.threads)
+    pool = held_out(args.per_script)
+    crops = [pool.image(i % len(pool)) for i in range(args.n)]
+    pred = RecognitionPredictor.from_weights(args.name, args.weights_dir, args.device, args.precision,
+                                             batch_size=args.batch_size)
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    pred.recognize(crops[: args.batch_size])                                    # warm-up
+    best_wall = best_cpu = float("inf")
+    for _ in range(args.repeat):
+        w0, c0 = time.perf_counter(), time.process_time()
+        pred.recognize(crops)
+        best_wall, best_cpu = min(best_wall, time.perf_counter() - w0), min(best_cpu, time.process_time() - c0)
+    texts = [t for t, _ in pred.recognize([pool.image(i) for i in range(len(pool))])]
+    acc = scores_by_script(texts, pool.texts, pool.scripts)
+    return {"precision": pred.precision, "crops": args.n, "threads": args.threads,
+            "crops_per_s_wall": args.n / best_wall, "crops_per_cpu_s": args.n / best_cpu,
+            "mean_width_px": float(np.mean([c.shape[1] for c in crops])),
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "rss_growth_mb": (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss0) / 1024,
+            "accuracy": {s: {k: round(v, 4) for k, v in d.items() if k in ("word_acc", "cer")} for s, d in acc.items()}}
+
+
+def speed(args) -> dict:
+    precisions = ["fp32", "int8"] + (["bf16"] if cpu_has_bf16() else [])
+    out = {}
+    for p in precisions:
+        cmd = [sys.executable, __file__, "_speed_one", "--precision", p, "--n", str(args.n), "--repeat",
+               str(args.repeat), "--threads", str(args.threads), "--name", args.name, "--weights-dir",
+               str(args.weights_dir), "--batch-size", str(args.batch_size), "--per-script", str(args.per_script)]
+        res = subprocess.run(cmd, capture_output=True, text=True, check=True)
+        out[p] = json.loads(res.stdout.strip().splitlines()[-1])
+        print(p, json.dumps(out[p]), file=sys.stderr, flush=True)
+    return out
+
+
+def synth(args) -> dict:
+    torch.set_num_threads(args.threads)
+    pool = held_out(args.per_script)
+    pred = RecognitionPredictor.from_weights(args.name, args.weights_dir, args.device, args.precision)
+    texts = [t for t, _ in pred.recognize([pool.image(i) for i in range(len(pool))])]
+    errors = [(t, p) for t, p in zip(pool.texts, texts) if t != p][:15]
+    return {"precision": pred.precision, "scores": scores_by_script(texts, pool.texts, pool.scripts),
+            "examples_wrong (gt, pred)": errors}
+
+
+def gt_boxes(dataset: str, unit: str):
+    """(image path, quad, text) of every GT word (FUNSD) or line (SROIE)."""
+    root = BENCHDATA / dataset
+    for gt_path in sorted((root / "gt").glob("*.json")):
+        d = json.loads(gt_path.read_text(encoding="utf-8"))
+        for item in d[unit]:
+            if item["text"].strip():
+                yield root / "images" / d["image"], np.asarray(item["quad"], np.float32), item["text"]
+
+
+def tesseract(crop: np.ndarray) -> str:
+    import cv2
+    padded = cv2.copyMakeBorder(crop, 10, 10, 10, 10, cv2.BORDER_CONSTANT, value=(255, 255, 255))
+    with tempfile.NamedTemporaryFile(suffix=".png") as f:
+        cv2.imwrite(f.name, padded)
+        res = subprocess.run(["tesseract", f.name, "-", "--psm", "7", "-l", "eng"], capture_output=True, text=True)
+    return " ".join(res.stdout.split())
+
+
+def real(args) -> dict:
+    import cv2
+    from models.geometry import crop_quad
+    from models.eval.metrics import text_scores
+
+    torch.set_num_threads(args.threads)
+    pred = RecognitionPredictor.from_weights(args.name, args.weights_dir, args.device, args.precision)
+    out = {}
+    for dataset, unit in (("funsd", "words"), ("sroie", "lines")):
+        images, ours_crops, native, gts = {}, [], [], []
+        for path, quad, text in gt_boxes(dataset, unit):
+            if path not in images:
+                images[path] = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+            ours_crops.append(crop_quad(images[path], quad, height=32))
+            native.append(crop_quad(images[path], quad))
+            gts.append(text)
+        ours = [t for t, _ in pred.recognize(ours_crops)]
+        res = {"n": len(gts), "ours": text_scores(zip(ours, gts)).as_dict(),
+               "ours_casefold": text_scores(zip(ours, gts), casefold=True).as_dict()}
+        if args.tesseract_n:
+            idx = np.random.default_rng(0).permutation(len(gts))[: args.tesseract_n]
+            tess = [tesseract(native[i]) for i in idx]
+            sub = [(ours[i], gts[i]) for i in idx]
+            res["subset_n"] = len(idx)
+            res["ours_subset"] = text_scores(sub).as_dict()
+            res["ours_subset_casefold"] = text_scores(sub, casefold=True).as_dict()
+            res["tesseract_subset"] = text_scores(zip(tess, [gts[i] for i in idx])).as_dict()
+            res["tesseract_subset_casefold"] = text_scores(zip(tess, [gts[i] for i in idx]), casefold=True).as_dict()
+            res["examples (gt, ours, tesseract)"] = [(gts[i], ours[i], t) for i, t in list(zip(idx, tess))[:12]]
+        out[dataset] = res
+        print(dataset, json.dumps({k: v for k, v in res.items() if not k.startswith("examples")}), file=sys.stderr,
+              flush=True)
+    return out
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("what", choices=("speed", "synth", "real", "_speed_one"))
+    p.add_argument("--name", default="recognizer")
+    p.add_argument("--weights-dir", type=Path, default=WEIGHTS_DIR)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--precision", default="fp32")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--n", type=int, default=1000)
+    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--per-script", type=int, default=300)
+    p.add_argument("--tesseract-n", type=int, default=300)
+    p.add_argument("--out", type=Path)
+    args = p.parse_args(argv)
+    result = {"speed": speed, "synth": synth, "real": real, "_speed_one": speed_one}[args.what](args)
+    text = json.dumps(result, ensure_ascii=False, indent=None if args.what == "_speed_one" else 2)
+    print(text)
+    if args.out:
+        args.out.write_text(text + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""Script identifier: model masking, predictor contract, and the pipeline's routing of crops by script."""
+import numpy as np
+import pytest
+import torch
+from PIL import Image, ImageDraw, ImageFont
+
+from models.geometry import box_to_quad
+from models.pipeline import Pipeline
+from models.script_id.model import ScriptCNN, ScriptCNNConfig
+from models.script_id.predictor import ScriptPredictor
+from models.script_id.training import confusion
+from models.types import SCRIPTS, Page, Word
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_masked_pooling_averages_only_valid_columns():
+    model = ScriptCNN().eval()
+    model.stages, model.stride, model.head = torch.nn.Identity(), 1, torch.nn.Identity()   # expose the pooling
+    x = torch.tensor([[[[1.0, 2.0, 3.0, 100.0, 100.0], [3.0, 4.0, 5.0, -100.0, 7.0]]]])      # (1, 1, 2, 5)
+    assert model(x, torch.tensor([3])).item() == pytest.approx(3.0)       # mean of the 3 valid columns
+    assert model(x, None).item() == pytest.approx(float(x.mean()))
+
+
+def test_forward_shapes():
+    model = ScriptCNN().eval()
+    with torch.no_grad():
+        out = model(torch.rand(3, 1, 32, 64), torch.tensor([64, 20, 5]))
+    assert out.shape == (3, len(SCRIPTS)) and torch.isfinite(out).all()
+
+
+def test_predictor_labels_and_input_checks():
+    pred = ScriptPredictor(ScriptCNN(ScriptCNNConfig()), batch_size=2)
+    rng = np.random.default_rng(0)
+    crops = [rng.integers(0, 256, (32, w), dtype=np.uint8) for w in (10, 60, 300)]
+    out = pred.classify(crops)
+    assert len(out) == 3 and all(s in SCRIPTS and 0 <= c <= 1 for s, c in out)
+    assert np.allclose(pred.probabilities(crops).sum(1), 1, atol=1e-5)
+    with pytest.raises(ValueError):
+        pred.classify([np.zeros((32, 10), np.float64)])
+    with pytest.raises(ValueError):
+        pred.classify(np.zeros((32, 10), np.uint8))
+
+
+def test_confusion_rows_are_true_labels():
+    m = confusion(["hangul", "latin", "latin", "other"], ["hangul", "hangul", "latin", "digits"])
+    i = {s: k for k, s in enumerate(SCRIPTS)}
+    assert m[i["hangul"], i["latin"]] == 1 and m[i["digits"], i["other"]] == 1 and m.sum() == 4
+
+
+# ----------------------------------------------------------------------------------- routing
+WORDS = [("서울", "hangul", (20, 20, 120, 60)), ("Total", "latin", (140, 20, 260, 60)),
+         ("12,000", "digits", (280, 20, 420, 60)), ("※", "other", (440, 20, 480, 60))]
+
+
+def render_page():
+    img = Image.new("RGB", (500, 80), "white")
+    draw = ImageDraw.Draw(img)
+    font = ImageFont.truetype("/usr/share/fonts/truetype/nanum/NanumGothic.ttf", 30)
+    for text, _, (x0, y0, _x1, _y1) in WORDS:
+        draw.text((x0, y0), text, font=font, fill="black")
+    return np.asarray(img)
+
+
+class BoxDetector:
+    def detect(self, images):
+        return [Page(width=im.shape[1], height=im.shape[0],
+                     words=[Word(quad=box_to_quad(*box)) for _, _, box in WORDS]) for im in images]
+
+
+class ByPosition:
+    """A stand-in script identifier that knows the page layout (the crop width identifies the word)."""
+    def classify(self, crops):
+        widths = {int(round((b[2] - b[0]) * 32 / (b[3] - b[1]))): s for _, s, b in WORDS}
+        return [(widths[c.shape[1]], 1.0) for c in crops]
+
+
+class Tagger:
+    def __init__(self, tag):
+        self.tag, self.seen = tag, []
+
+    def recognize(self, crops):
+        self.seen.extend(c.shape for c in crops)
+        return [(f"{self.tag}{i}", 0.5) for i in range(len(crops))]
+
+
+def test_pipeline_routes_each_crop_to_its_script_model():
+    recs = {"hangul": Tagger("H"), "latin": Tagger("L"), "*": Tagger("*")}
+    page = Pipeline(detector=BoxDetector(), script_id=ByPosition(), recognizers=recs).run([render_page()])[0]
+    assert [w.script for w in page.words] == ["hangul", "latin", "digits", "other"]
+    assert [w.text for w in page.words] == ["H0", "L0", "*0", "*1"]     # digits and other fall back to "*"
+    assert len(recs["hangul"].seen) == len(recs["latin"].seen) == 1 and len(recs["*"].seen) == 2
+    assert all(shape[0] == 32 for r in recs.values() for shape in r.seen)
