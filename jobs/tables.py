@@ -44,10 +44,13 @@ def ensure_table(spark, lake: str | Path, spec: TableSpec) -> None:
     builder.execute()
 
 
-def ensure_tables(spark, lake: str | Path) -> None:
-    """Create every table that does not exist yet (idempotent)."""
-    for spec in TABLES.values():
-        ensure_table(spark, lake, spec)
+def ensure_tables(spark, lake: str | Path, threads: int = 4) -> None:
+    """Create every table that does not exist yet (idempotent; independent tables are created concurrently)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=max(1, threads), thread_name_prefix="create") as pool:
+        for future in [pool.submit(ensure_table, spark, lake, spec) for spec in TABLES.values()]:
+            future.result()
 
 
 def commit_metadata(spark, metadata: dict | None) -> None:

@@ -30,6 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     for name in ("lr", "mlp_ratio", "label_fraction", "fixmatch_threshold", "dropout"):
         parser.add_argument("--" + name.replace("_", "-"), type=float, default=getattr(d, name))
     parser.add_argument("--engine", choices=("auto", "synth", "fallback"), default=d.engine)
+    parser.add_argument("--pool-script", default="", choices=("", "hangul", "latin", "digits"),
+                        help="few-label ablations: pool of one script only")
     parser.add_argument("--bf16", action="store_true", help="bf16 autocast in training (CPU AMX)")
     parser.add_argument("--unlabelled", choices=("words", "pages"), default="words",
                         help="fixmatch/seqclr unlabelled crops: rendered words or crops cut from synthetic pages")
@@ -67,7 +69,8 @@ def run(args) -> int:
 
     torch.set_num_threads(args.threads)
     cfg, charset = config_from_args(args), Charset.default()
-    pool = eval_sets.train_pool(cfg.pool_size, cfg.seed, cfg.engine, CACHE_DIR) if cfg.pool_size else None
+    pool = (eval_sets.train_pool(cfg.pool_size, cfg.seed, cfg.engine, CACHE_DIR, cfg.pool_script)
+            if cfg.pool_size else None)
     unlabelled = eval_sets.page_crop_source("train") if args.unlabelled == "pages" else None
     params = {**dataclasses.asdict(cfg), "init": str(args.init), "unlabelled": args.unlabelled, "name": args.name}
     with training_run(args.experiment, params, run_name=args.run_name or f"{cfg.phase}-{args.name}") as (log, _run):

@@ -120,3 +120,15 @@ def test_split_component_cuts_wide_gaps_and_separate_rows():
     centres = np.stack([(boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2], 1)
     parts = split_component(np.arange(4), boxes, centres, 0)
     assert sorted(sorted(p.tolist()) for p in parts) == [[0, 1], [2], [3]]
+
+
+def test_upright_score_tells_upright_from_upside_down_text():
+    from models.detection.decode import upright_score
+    from models.geometry import quad_to_box
+
+    image, page = render_toy_page(np.random.default_rng(5), 192, 160, 0)
+    boxes = [np.array([quad_to_box(c.quad) for c in w.chars]) for w in page.words]
+    assert upright_score(boxes, 0) > 0
+    _, flipped = rotate_page(image, page, 2)
+    boxes = [np.array([quad_to_box(c.quad) for c in w.chars]) for w in flipped.words]
+    assert upright_score(boxes, 0) < 0 < upright_score(boxes, 180)

@@ -4,8 +4,10 @@
    gives one box from its FCOS distances and one exact centre from its offset;
 2. words: connected components (4-connectivity) of the link map above `link_thr`, every peak cell
    added so that each character falls in a component; characters of one component form a word;
-3. orientation: per page the argmax of the orientation probabilities summed over all word cells; per
-   word the argmax of log(mean probabilities over its cells) + orient_prior * log(page probabilities);
+3. orientation: the reading axis (horizontal / vertical) per page and per word from the orientation
+   probabilities (page: summed over all word cells; word: log of its mean + orient_prior * log page); the
+   direction along the axis from the network's probabilities, or with orient_mode="geometry" from the
+   predicted glyph boxes (`upright_score`: small marks sit low, baselines align);
 4. quads: characters are ordered along the reading direction, the word quad is the rectangle around its
    characters aligned with the line through their centres; words are grouped into lines by geometry
    (same orientation, overlapping across the reading direction, a gap below `line_gap` heights).
@@ -31,10 +33,11 @@ MAX_SKEW = 15.0     # degrees
 @dataclass(frozen=True)
 class DecodeConfig:
     center_thr: float = 0.3
-    link_thr: float = 0.5
+    link_thr: float = 0.3
     line_gap: float = 1.5          # max gap between words of a line, in word heights
     line_overlap: float = 0.5      # min overlap across the reading direction, fraction of the smaller height
     orient_prior: float = 1.0      # weight of the page's orientation in each word's (log-probability) vote
+    orient_mode: str = "net"       # up vs down along the reading axis: "net" or "geometry" (upright_score)
     split_gap: float = 0.8         # a link component is cut where characters are further apart (in heights)
     split_shift: float = 0.6       # ... or where they sit on different lines (offset across, in heights)
 
@@ -112,16 +115,54 @@ def decode_maps(maps: dict[str, torch.Tensor], stride: int, size: tuple[int, int
     labels_used = np.unique(comp)
     word_p = orient_sum[labels_used] / orient_sum[labels_used].sum(axis=1, keepdims=True)
     page_p = orient_sum[labels_used].sum(axis=0) / orient_sum[labels_used].sum()
-    page_orient = int(page_p.argmax()) * 90
-    word_orient = (np.log(word_p + 1e-6) + cfg.orient_prior * np.log(page_p + 1e-6)).argmax(axis=1) * 90
-
+    word_p = np.exp(np.log(word_p + 1e-6) + cfg.orient_prior * np.log(page_p + 1e-6))
+    # the axis (horizontal / vertical reading) comes from the network, per page and per word
+    page_axis = int(page_p[1] + page_p[3] > page_p[0] + page_p[2])
+    word_axis = (word_p[:, 1] + word_p[:, 3] > word_p[:, 0] + word_p[:, 2]).astype(int)
+    groups = [(idx, int(a)) for label, a in zip(labels_used, word_axis)
+              for idx in split_component(np.nonzero(comp == label)[0], boxes, centres, 90 * int(a), cfg)]
+    # the direction along the axis (0 vs 180, 90 vs 270): the network's vote or the glyph geometry
+    if cfg.orient_mode == "geometry":
+        flipped = upright_score([boxes[i] for i, a in groups if a == page_axis], 90 * page_axis) < 0
+    else:
+        flipped = page_p[page_axis + 2] > page_p[page_axis]
+    page_orient = 90 * page_axis + 180 * int(flipped)
     words = []
-    for label, orientation in zip(labels_used, word_orient.tolist()):
-        for idx in split_component(np.nonzero(comp == label)[0], boxes, centres, orientation, cfg):
-            words.append(_make_word(boxes[idx], centres[idx], scores[idx], orientation))
+    for (idx, a), label in zip(groups, [comp[i[0]] for i, _ in groups]):
+        if a == page_axis:
+            orientation = page_orient
+        else:
+            wp = word_p[np.searchsorted(labels_used, label)]
+            orientation = 90 * a + 180 * int(wp[a + 2] > wp[a])
+        words.append(_make_word(boxes[idx], centres[idx], scores[idx], orientation))
     page = Page(width=width, height=height, words=words, orientation=page_orient)
     group_lines(page, cfg)
     return page
+
+
+def upright_score(word_boxes: list[np.ndarray], orientation: int, align_weight: float = 0.25) -> float:
+    """Glyph-geometry evidence that text read at `orientation` is upright (> 0) rather than upside down
+    (< 0): small characters (. , _ and the like, under 45% of the word's median height) sit in the lower
+    half of a word, and character bottoms (the baseline) align better than tops (ascenders, capitals).
+    `word_boxes`: per word, its characters' axis-aligned boxes (k, 4)."""
+    t = np.radians(orientation)
+    n = np.array([-np.sin(t), np.cos(t)])          # 'down' for upright text at that orientation
+    small = align = 0.0
+    for b in word_boxes:
+        if len(b) < 2:
+            continue
+        corners = np.stack([b[:, [0, 1]], b[:, [2, 1]], b[:, [2, 3]], b[:, [0, 3]]], 1)
+        v = corners @ n
+        top, bot = v.min(1), v.max(1)
+        hs = bot - top
+        h = float(np.median(hs))
+        if h <= 0:
+            continue
+        mid, word_mid = (top + bot) / 2, (np.median(top) + np.median(bot)) / 2
+        is_small = hs < 0.45 * h
+        small += np.sum(is_small & (mid > word_mid)) - np.sum(is_small & (mid < word_mid))
+        align += np.sum(np.abs(bot - np.median(bot)) < 0.1 * h) - np.sum(np.abs(top - np.median(top)) < 0.1 * h)
+    return float(small + align_weight * align)
 
 
 def split_component(idx: np.ndarray, boxes: np.ndarray, centres: np.ndarray, orientation: int,

@@ -45,9 +45,12 @@ def synthetic_eval_pool(per_script: int, cache_dir: Path, engine: str = "auto") 
     return _cached(Path(cache_dir) / f"eval_{engine}_{per_script}.npz", build)
 
 
-def train_pool(n: int, seed: int, engine: str, cache_dir: Path) -> CropPool:
-    return _cached(Path(cache_dir) / f"train_{engine}_{n}_{seed}.npz",
-                   lambda: CropPool.render(word_source("train", engine=engine, line_fraction=0.0), n, seed))
+def train_pool(n: int, seed: int, engine: str, cache_dir: Path, script: str = "") -> CropPool:
+    """A fixed pool of n training-font word crops (one script, or the usual mix when script is "")."""
+    source = script_source("train", script, engine) if script else word_source("train", engine=engine,
+                                                                               line_fraction=0.0)
+    return _cached(Path(cache_dir) / f"train_{engine}_{script or 'mix'}_{n}_{seed}.npz",
+                   lambda: CropPool.render(source, n, seed))
 
 
 def concat(pools: list[CropPool]) -> CropPool:

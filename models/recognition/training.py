@@ -42,6 +42,7 @@ class RecognizerTrainConfig:
     dropout: float = 0.1
     pool_size: int = 0               # 0: endless fresh renders; N: a fixed pool of N rendered crops
     label_fraction: float = 1.0      # with a pool: the labelled share (the rest is unlabelled)
+    pool_script: str = ""            # with a pool: only this script's crops ("" = the usual mix)
     unlabelled_batch: int = 48       # fixmatch / seqclr
     fixmatch_threshold: float = 0.9
     seqclr_instances: int = 5
