@@ -29,9 +29,11 @@ ENGINES: dict[str, list[str]] = {
     "tesseract-eng": ["--engine", "tesseract", "--lang", "eng"],
     "tesseract-kor+eng": ["--engine", "tesseract", "--lang", "kor+eng"],
     "tesseract-eng-psm11": ["--engine", "tesseract", "--lang", "eng", "--psm", "11"],   # sparse text
+    "tesseract-eng+postocr": ["--engine", "tesseract", "--lang", "eng", "--postocr"],   # + our post-OCR
     "rapidocr": ["--engine", "rapidocr"],
 }
-DEFAULT_ENGINES = ["lakeocr", "tesseract-eng", "tesseract-kor+eng", "tesseract-eng-psm11", "rapidocr"]
+DEFAULT_ENGINES = ["lakeocr", "tesseract-eng", "tesseract-kor+eng", "tesseract-eng-psm11", "tesseract-eng+postocr",
+                   "rapidocr"]
 SYNTH_DIR = ROOT / "runs" / "bench_synth"          # gitignored; re-rendered from the seeds below
 SYNTH_SETS = {"synth_ko": ("ko", 90001), "synth_mixed": ("mixed", 90002)}   # name -> (lang, seed)
 

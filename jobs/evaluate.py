@@ -32,6 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--engine", choices=sorted(ENGINES), default="lakeocr")
     parser.add_argument("--predictions", type=Path, default=None,
                         help="score saved prediction JSONs (<dir>/<stem>.json) instead of running an engine")
+    parser.add_argument("--postocr", action="store_true",
+                        help="run lakeocr's post-OCR stages (lines, entities, links, fields) on a peer's pages")
     parser.add_argument("--lang", default="eng", help="tesseract languages, e.g. eng or kor+eng")
     parser.add_argument("--psm", type=int, default=3, help="tesseract page segmentation mode (3 = its default)")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads for the engine (torch / ORT / OMP)")
@@ -63,7 +65,18 @@ def _make_engine(args):
         kwargs = {"device": args.device, **({"weights_dir": args.weights_dir} if args.weights_dir else {})}
     engine = build_engine(args.engine, **kwargs)
     versions = dict(getattr(getattr(engine, "pipeline", None), "versions", {}) or {})
-    return engine.name, engine.version, versions, engine_predict(engine)
+    predict = engine_predict(engine)
+    if args.postocr and args.engine != "lakeocr":
+        from models.postocr.stages import default_stages
+        stages, peer = default_stages(), predict
+
+        def predict(path, image):
+            page = peer(path, image)
+            for stage in stages:
+                page = stage(page)
+            return page
+        return f"{engine.name}+postocr", engine.version, versions, predict
+    return engine.name, engine.version, versions, predict
 
 
 def peak_rss_mb() -> dict:

@@ -74,7 +74,8 @@ class RunSummary:
 
 
 class Progress:
-    """Driver-side progress line from accumulators that the UDF bumps per Arrow batch."""
+    """Driver-side progress line from accumulators that the UDF bumps per Arrow batch (`total` = files seen;
+    the ones already done are skipped before the UDF, so the count stops below it on incremental nights)."""
 
     def __init__(self, spark, total_docs: int, every_s: float, log: Callable[[str], None]):
         sc = spark.sparkContext
@@ -96,7 +97,7 @@ class Progress:
 
     def line(self) -> str:
         dt_s = time.perf_counter() - self.t0
-        return (f"[nightly] {self.docs.value}/{self.total} documents, {self.pages.value} pages, "
+        return (f"[nightly] {self.docs.value} documents OCRed (of {self.total} files), {self.pages.value} pages, "
                 f"{self.errors.value} errors | {self.pages.value / dt_s if dt_s else 0:.2f} pages/s")
 
     def _loop(self) -> None:
@@ -228,7 +229,6 @@ def _runs_row(spark, summary: RunSummary | None, base: dict, status: str):
 def run_nightly(spark, config: NightlyConfig, source: PipelineSource, mlflow_run_id: str | None = None,
                 log: Callable[[str], None] = print) -> RunSummary:
     """Run one night over `config.source` with the pipeline `source` (already resolved to a version)."""
-    from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
     from jobs.tables import commit_metadata, ensure_tables, merge_rows
@@ -249,11 +249,10 @@ def run_nightly(spark, config: NightlyConfig, source: PipelineSource, mlflow_run
         listed = list_files(spark, config.source, config.path_glob)
         n_seen = len(listed)
         files = list_documents(spark, config.source, config.path_glob, [p for p, n in listed.items() if n == 0])
-        todo = documents_to_do(spark, files, config.lake, str(ref.version), tasks).persist(StorageLevel.DISK_ONLY)
-        n_todo = todo.count()
-        log(f"[nightly] run {run_id}: {n_seen} files, {n_todo} to process with {ref.name} v{ref.version}")
+        todo = documents_to_do(spark, files, config.lake, str(ref.version), tasks)
+        log(f"[nightly] run {run_id}: {n_seen} files under {config.source}, model {ref.name} v{ref.version}")
         t_ocr = time.perf_counter()
-        progress = Progress(spark, n_todo, config.progress_every_s, log)
+        progress = Progress(spark, n_seen, config.progress_every_s, log)
         pages_df = (todo.select("path", "content", "doc_id")
                     .mapInPandas(ocr_partitions(source, config.ocr, progress.on_batch()), spark_schema(PAGE_ROW))
                     .withColumn("run_id", F.lit(run_id))
@@ -265,11 +264,11 @@ def run_nightly(spark, config: NightlyConfig, source: PipelineSource, mlflow_run
             pages_df = pages_df.localCheckpoint(eager=True)
             counts = row_counts(pages_df)
         ocr_s = time.perf_counter() - t_ocr
+        n_todo = counts["documents"]
         if config.progress_every_s > 0 and n_todo:
             log(progress.line())
         if n_todo:
             write_tables(spark, config.lake, pages_df, counts, config.write_threads)
-        todo.unpersist()
         summary = RunSummary(run_id, run_date, ref.name, str(ref.version), n_seen, n_seen - n_todo, n_todo,
                              counts["pages"], counts["errors"], time.perf_counter() - t_start, ocr_s,
                              progress.docs.value)

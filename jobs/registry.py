@@ -126,7 +126,9 @@ def bootstrap(weights_dir: str | Path, alias: str = CHAMPION, log: Callable[[str
     Returns the pipeline version these weights are registered as."""
     import mlflow
 
-    from jobs.pyfunc_model import LakeOcrPyfunc
+    with warnings.catch_warnings():     # MLflow asks for type hints on predict(); its input has bytes columns
+        warnings.simplefilter("ignore", UserWarning)
+        from jobs.pyfunc_model import LakeOcrPyfunc
 
     client = mlflow_client()
     shas = shipped_weights(weights_dir)
@@ -151,11 +153,9 @@ def bootstrap(weights_dir: str | Path, alias: str = CHAMPION, log: Callable[[str
                     mv = client.create_model_version(model, source=f"{run.info.artifact_uri}/components/{name}",
                                                      run_id=run.info.run_id, tags={"sha256": sha})
                     comp_versions[name] = str(mv.version)
-                with warnings.catch_warnings():      # "add type hints to predict": bytes columns, on purpose
-                    warnings.simplefilter("ignore", UserWarning)
-                    info = mlflow.pyfunc.log_model(
-                        name="pipeline", python_model=LakeOcrPyfunc(), artifacts={"weights": str(staged)},
-                        pip_requirements=list(PIP_REQUIREMENTS), registered_model_name=PIPELINE_MODEL)
+                info = mlflow.pyfunc.log_model(
+                    name="pipeline", python_model=LakeOcrPyfunc(), artifacts={"weights": str(staged)},
+                    pip_requirements=list(PIP_REQUIREMENTS), registered_model_name=PIPELINE_MODEL)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         version = str(info.registered_model_version)

@@ -65,6 +65,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="score the weights in --weights-dir on held-out synthetic pages (--eval-pages)")
     parser.add_argument("--eval-save", metavar="DIR", help="with --eval-only: also save GT and predictions here")
     parser.add_argument("--eval-cache", metavar="DIR", help="keep the rendered held-out pages here for reuse")
+    parser.add_argument("--train-flip", metavar="OUT", help="only train the up/down word classifier "
+                        "(models/detection/flip.py) for --flip-steps steps and save its state_dict to OUT")
+    parser.add_argument("--flip-steps", type=int, default=2000)
+    parser.add_argument("--flip", metavar="PT", help="a trained flip classifier (--train-flip OUT) to ship "
+                        "inside the detector weights")
 
 
 def _source(args) -> ddata.PageSource:
@@ -130,6 +135,37 @@ def _quick_eval(predictor: DetectionPredictor, source_name: str, pages: int, see
     return evaluate_pages(preds, [pg for _, pg in samples])
 
 
+def _attach_flip(predictor: DetectionPredictor, path: str | None) -> None:
+    if path:
+        from models.detection.flip import FlipClassifier, FlipConfig
+        flip = FlipClassifier(FlipConfig())
+        flip.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+        predictor.flip_model = flip.eval()
+
+
+def _train_flip(args, training_run) -> int:
+    """Train the up/down word classifier on GT word crops of the page source; log to MLflow."""
+    from models.detection.flip import FlipClassifier, FlipConfig, flip_batches, flip_loss
+
+    fcfg = FlipConfig()
+    model = FlipClassifier(fcfg)
+    tcfg = TrainConfig(steps=args.flip_steps, lr=3e-3, warmup=50, log_every=args.log_every, ckpt_every=200,
+                       seed=args.seed)
+    params = {"model": "flip", "steps": args.flip_steps, "batch_size": 64, "cache": args.cache,
+              **{f"flip.{k}": v for k, v in fcfg.to_dict().items()}}
+    with training_run(args.experiment, params, run_name="detector-flip") as (log, _run):
+        def log_print(step: int, metrics: dict) -> None:
+            log(step, metrics)
+            print(f"flip step {step} " + " ".join(f"{k}={v:.4g}" for k, v in metrics.items()), flush=True)
+
+        ckpt = Path(args.train_flip).with_suffix(".ckpt")
+        train(model, flip_batches(_source(args), 64, fcfg, seed=args.seed), tcfg, ckpt_path=ckpt, log=log_print,
+              step_fn=flip_loss)
+        Path(args.train_flip).parent.mkdir(parents=True, exist_ok=True)
+        torch.save(model.state_dict(), args.train_flip)
+    return 0
+
+
 def run(args) -> int:
     torch.set_num_threads(args.threads)
     if args.write_cache:
@@ -145,13 +181,16 @@ def run(args) -> int:
     from jobs.mlflow_log import training_run
     import mlflow
 
+    if args.train_flip:
+        return _train_flip(args, training_run)
     mcfg = DetectorConfig(widths=tuple(args.widths), blocks=tuple(args.blocks), fpn_width=args.fpn_width)
     model = Detector(mcfg)
     if args.export_only:
         ck = load_checkpoint(args.ckpt, model)
         predictor = DetectionPredictor(model, PredictorConfig(max_side=args.max_side), DecodeConfig())
-        pt = save_weights("detector", model.state_dict(), {**predictor.config_dict(), "trained_steps": ck["step"],
-                                                           "params": count_parameters(model)}, args.weights_dir)
+        _attach_flip(predictor, args.flip)
+        pt = save_weights("detector", predictor.state_dict(), {**predictor.config_dict(), "trained_steps": ck["step"],
+                                                               "params": count_parameters(model)}, args.weights_dir)
         print(f"weights {pt} from {args.ckpt} at step {ck['step']}")
         return 0
     dcfg = ddata.DataConfig(max_side=0 if args.source == "toy" and not args.cache else args.max_side,
@@ -176,10 +215,11 @@ def run(args) -> int:
                        step_fn=make_step(args.bf16))
         model = model.to(memory_format=torch.contiguous_format)
         predictor = DetectionPredictor(model, PredictorConfig(max_side=args.max_side), DecodeConfig())
+        _attach_flip(predictor, args.flip)
         config = {**predictor.config_dict(), "trained_steps": result["step"], "params": count_parameters(model),
                   "data": {"source": "cache" if args.cache else args.source, "crop": args.crop,
                            "scale_range": list(dcfg.scale_range)}}
-        pt = save_weights("detector", model.state_dict(), config, args.weights_dir)
+        pt = save_weights("detector", predictor.state_dict(), config, args.weights_dir)
         mlflow.log_artifact(str(pt))
         mlflow.log_artifact(str(Path(pt).with_suffix(".json")))
         if args.eval_pages:

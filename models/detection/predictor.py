@@ -2,7 +2,8 @@
 
 It owns the pre- and post-processing: input checks, gray conversion, resizing so that the long side is
 `max_side`, padding to the network's multiple (white), batching, `torch.inference_mode`, decoding
-(models.detection.decode), un-padding and scaling every quad back to the original page's pixels.
+(models.detection.decode), the up/down vote of the flip classifier (models.detection.flip, when shipped),
+un-padding and scaling every quad back to the original page's pixels.
 """
 from __future__ import annotations
 
@@ -15,11 +16,13 @@ import numpy as np
 import torch
 
 from models.detection.data import to_gray, transform_page
-from models.detection.decode import DecodeConfig, decode_maps
+from models.detection.decode import DecodeConfig, decode_maps, group_lines
+from models.detection.flip import FlipClassifier, FlipConfig, flip_word, page_flip_logit
 from models.detection.model import Detector, DetectorConfig
 from models.types import Page
 from models.weights import WEIGHTS_DIR, load_weights
 
+FLIP_PREFIX = "flip."
 MAX_PIXELS = 100_000_000      # larger inputs are refused (decompression bombs, wrong arrays)
 
 
@@ -48,8 +51,10 @@ def check_image(image: np.ndarray, index: int = 0) -> None:
 
 class DetectionPredictor:
     def __init__(self, model: Detector, config: PredictorConfig = PredictorConfig(),
-                 decode: DecodeConfig = DecodeConfig(), device: str = "cpu", version: str = "untrained"):
+                 decode: DecodeConfig = DecodeConfig(), device: str = "cpu", version: str = "untrained",
+                 flip_model: FlipClassifier | None = None):
         self.model = model.to(device).eval()
+        self.flip_model = flip_model.eval() if flip_model is not None else None
         self.config = config
         self.decode_config = decode
         self.device = torch.device(device)
@@ -61,16 +66,30 @@ class DetectionPredictor:
         """Build from `<weights_dir>/<name>.pt` + `.json` (see models.weights and jobs/train_detector.py)."""
         state, config = load_weights(name, weights_dir)
         model = Detector(DetectorConfig.from_dict(config["architecture"]))
-        model.load_state_dict(state)
+        model.load_state_dict({k: v for k, v in state.items() if not k.startswith(FLIP_PREFIX)})
+        flip = None
+        if "flip" in config:
+            flip = FlipClassifier(FlipConfig.from_dict(config["flip"]))
+            flip.load_state_dict({k[len(FLIP_PREFIX):]: v for k, v in state.items() if k.startswith(FLIP_PREFIX)})
         decode = DecodeConfig(**config.get("decode", {}))
         pcfg = PredictorConfig(**config.get("predictor", {}))
-        return cls(model, pcfg, decode, device, version=str(config.get("sha256", "untrained"))[:12])
+        return cls(model, pcfg, decode, device, version=str(config.get("sha256", "untrained"))[:12], flip_model=flip)
+
+    def state_dict(self) -> dict:
+        """Detector weights plus the flip classifier's under `flip.` (one shipped file)."""
+        state = dict(self.model.state_dict())
+        if self.flip_model is not None:
+            state.update({FLIP_PREFIX + k: v for k, v in self.flip_model.state_dict().items()})
+        return state
 
     def config_dict(self) -> dict:
         """What travels next to the weights: architecture, normalisation, predictor and decode settings."""
-        return {"architecture": self.model.cfg.to_dict(), "predictor": self.config.to_dict(),
-                "decode": self.decode_config.to_dict(),
-                "normalisation": {"gray": True, "mean": self.model.cfg.mean, "std": self.model.cfg.std}}
+        out = {"architecture": self.model.cfg.to_dict(), "predictor": self.config.to_dict(),
+               "decode": self.decode_config.to_dict(),
+               "normalisation": {"gray": True, "mean": self.model.cfg.mean, "std": self.model.cfg.std}}
+        if self.flip_model is not None:
+            out["flip"] = self.flip_model.cfg.to_dict()
+        return out
 
     def _prepare(self, image: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
         """Gray page resized so that its long side is max_side; returns (array, (sx, sy))."""
@@ -91,6 +110,16 @@ class DetectionPredictor:
         x = torch.from_numpy(batch).to(self.device).float().div_(255.0)
         return (x - self.model.cfg.mean) / self.model.cfg.std
 
+    def _settle_direction(self, gray: np.ndarray, page: Page) -> None:
+        """Turn the page (and its words on the page's reading axis) by 180 degrees when the flip
+        classifier's mean vote over its words says they are upside down; lines are regrouped."""
+        if page_flip_logit(self.flip_model, gray, page) <= 0:
+            return
+        axis = page.orientation % 180
+        page.words = [flip_word(w) if w.orientation % 180 == axis else w for w in page.words]
+        page.orientation = (page.orientation + 180) % 360
+        group_lines(page, self.decode_config)
+
     def detect(self, images: Sequence[np.ndarray]) -> list[Page]:
         """Detect characters, words, lines and orientation on each page (HxW gray or HxWx3 RGB uint8).
         Quads are in pixels of the given images; text stays empty."""
@@ -110,6 +139,8 @@ class DetectionPredictor:
                     h, w = -(-arr.shape[0] // stride), -(-arr.shape[1] // stride)
                     maps = {name: v[k, :, :h, :w].cpu() for name, v in out.items()}
                     page = decode_maps(maps, stride, (arr.shape[1], arr.shape[0]), self.decode_config)
+                    if self.flip_model is not None:
+                        self._settle_direction(arr, page)
                     scaled = transform_page(page, (1 / sx, 1 / sy), size=(image.shape[1], image.shape[0]))
                     pages.append(scaled)
         return pages
