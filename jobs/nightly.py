@@ -231,8 +231,7 @@ def run_nightly(spark, config: NightlyConfig, source: PipelineSource, mlflow_run
     """Run one night over `config.source` with the pipeline `source` (already resolved to a version)."""
     from pyspark.sql import functions as F
 
-    from jobs.tables import commit_metadata, ensure_tables, merge_rows
-    from jobs.tables import spark_schema
+    from jobs.tables import append_rows, commit_metadata, ensure_tables, spark_schema
 
     t_start = time.perf_counter()
     ref = source.ref
@@ -272,11 +271,11 @@ def run_nightly(spark, config: NightlyConfig, source: PipelineSource, mlflow_run
         summary = RunSummary(run_id, run_date, ref.name, str(ref.version), n_seen, n_seen - n_todo, n_todo,
                              counts["pages"], counts["errors"], time.perf_counter() - t_start, ocr_s,
                              progress.docs.value)
-        merge_rows(spark, config.lake, "runs", _runs_row(spark, summary, base, "ok"), update=True)
+        append_rows(spark, config.lake, "runs", _runs_row(spark, summary, base, "ok"))
         log(summary.line())
         return summary
     except BaseException:
-        merge_rows(spark, config.lake, "runs", _runs_row(spark, None, base, "failed"), update=True)
+        append_rows(spark, config.lake, "runs", _runs_row(spark, None, base, "failed"))
         raise
     finally:
         commit_metadata(spark, None)

@@ -72,17 +72,19 @@ def conform(df, spec: TableSpec):
     return df.select([F.col(f.name).cast(f.dataType).alias(f.name) for f in target.fields])
 
 
-def merge_rows(spark, lake: str | Path, name: str, df, update: bool = False) -> None:
-    """MERGE `df` into table `name` on its natural key: insert the new keys; `update=True` also overwrites
-    matched rows (only the `runs` table, whose row is written at start and finished at the end)."""
+def merge_rows(spark, lake: str | Path, name: str, df) -> None:
+    """MERGE `df` into table `name` on its natural key, inserting only the keys the table lacks."""
     from delta.tables import DeltaTable
 
     spec = TABLES[name]
     cond = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in spec.keys)
-    merge = DeltaTable.forPath(spark, table_path(lake, name)).alias("t").merge(conform(df, spec).alias("s"), cond)
-    if update:
-        merge = merge.whenMatchedUpdateAll()
-    merge.whenNotMatchedInsertAll().execute()
+    (DeltaTable.forPath(spark, table_path(lake, name)).alias("t")
+     .merge(conform(df, spec).alias("s"), cond).whenNotMatchedInsertAll().execute())
+
+
+def append_rows(spark, lake: str | Path, name: str, df) -> None:
+    """Blind append, for rows whose key is new by construction (a run's own `runs` row)."""
+    conform(df, TABLES[name]).write.format("delta").mode("append").save(table_path(lake, name))
 
 
 def read_table(spark, lake: str | Path, name: str):

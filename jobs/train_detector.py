@@ -59,6 +59,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights-dir", default=str(WEIGHTS_DIR))
     parser.add_argument("--eval-pages", type=int, default=8, help="synthetic eval pages scored at the end")
     parser.add_argument("--experiment", default="detector")
+    parser.add_argument("--center-thr", type=float, default=DecodeConfig.center_thr, help="shipped decode setting")
+    parser.add_argument("--link-thr", type=float, default=DecodeConfig.link_thr, help="shipped decode setting")
     parser.add_argument("--export-only", action="store_true",
                         help="write the weights of the current --ckpt to --weights-dir, no training")
     parser.add_argument("--eval-only", action="store_true",
@@ -135,6 +137,10 @@ def _quick_eval(predictor: DetectionPredictor, source_name: str, pages: int, see
     return evaluate_pages(preds, [pg for _, pg in samples])
 
 
+def _decode_config(args) -> DecodeConfig:
+    return DecodeConfig(center_thr=args.center_thr, link_thr=args.link_thr)
+
+
 def _attach_flip(predictor: DetectionPredictor, path: str | None) -> None:
     if path:
         from models.detection.flip import FlipClassifier, FlipConfig
@@ -187,10 +193,15 @@ def run(args) -> int:
     model = Detector(mcfg)
     if args.export_only:
         ck = load_checkpoint(args.ckpt, model)
-        predictor = DetectionPredictor(model, PredictorConfig(max_side=args.max_side), DecodeConfig())
+        predictor = DetectionPredictor(model, PredictorConfig(max_side=args.max_side), _decode_config(args))
         _attach_flip(predictor, args.flip)
-        pt = save_weights("detector", predictor.state_dict(), {**predictor.config_dict(), "trained_steps": ck["step"],
-                                                               "params": count_parameters(model)}, args.weights_dir)
+        with training_run(args.experiment, {"export_from": args.ckpt, "flip": args.flip, "step": ck["step"]},
+                          run_name="detector-export"):
+            pt = save_weights("detector", predictor.state_dict(),
+                              {**predictor.config_dict(), "trained_steps": ck["step"], "params": count_parameters(model)},
+                              args.weights_dir)
+            mlflow.log_artifact(str(pt))
+            mlflow.log_artifact(str(Path(pt).with_suffix(".json")))
         print(f"weights {pt} from {args.ckpt} at step {ck['step']}")
         return 0
     dcfg = ddata.DataConfig(max_side=0 if args.source == "toy" and not args.cache else args.max_side,
@@ -214,7 +225,7 @@ def run(args) -> int:
         result = train(model, _until(iter(loader), args.minutes), tcfg, ckpt_path=args.ckpt, log=log_print,
                        step_fn=make_step(args.bf16))
         model = model.to(memory_format=torch.contiguous_format)
-        predictor = DetectionPredictor(model, PredictorConfig(max_side=args.max_side), DecodeConfig())
+        predictor = DetectionPredictor(model, PredictorConfig(max_side=args.max_side), _decode_config(args))
         _attach_flip(predictor, args.flip)
         config = {**predictor.config_dict(), "trained_steps": result["step"], "params": count_parameters(model),
                   "data": {"source": "cache" if args.cache else args.source, "crop": args.crop,

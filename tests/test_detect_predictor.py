@@ -12,11 +12,12 @@ from models.weights import save_weights
 TINY = DetectorConfig(widths=(8, 16, 16, 32, 32), blocks=(1, 1, 1, 1), fpn_width=16)
 
 
-def _predictor(**kw) -> DetectionPredictor:
+def _predictor(link_bias: float = -2.0, **kw) -> DetectionPredictor:
     torch.manual_seed(0)
     model = Detector(TINY)
     with torch.no_grad():   # a text prior everywhere, so the untrained net emits characters
         model.out.bias[0] = 2.0
+        model.out.bias[-1] = link_bias
     return DetectionPredictor(model, PredictorConfig(max_side=128, batch_size=2), **kw)
 
 
@@ -96,3 +97,26 @@ def test_ocr_cli_writes_one_json_per_image(tmp_path):
     page = load_page(tmp_path / "out" / "a.json")
     assert (page.width, page.height) == (80, 60)
     assert (tmp_path / "out" / "b.json").exists()
+
+
+def test_flip_classifier_ships_inside_the_detector_weights_and_turns_pages(tmp_path):
+    from models.detection.flip import FlipClassifier, FlipConfig, flip_word
+
+    flip = FlipClassifier(FlipConfig(widths=(4, 8)))
+    with torch.no_grad():          # always votes "upside down"
+        flip.head.weight.zero_()
+        flip.head.bias.fill_(5.0)
+    plain = _predictor(link_bias=4.0)            # links everywhere: words of several characters
+    pred = _predictor(link_bias=4.0, flip_model=flip)
+    save_weights("detector", pred.state_dict(), pred.config_dict(), tmp_path)
+    loaded = DetectionPredictor.from_weights("detector", tmp_path)
+    assert loaded.flip_model is not None and loaded.flip_model.cfg == FlipConfig(widths=(4, 8))
+    image = np.random.default_rng(2).integers(0, 255, (90, 200), dtype=np.uint8)
+    a, b = plain.detect([image])[0], loaded.detect([image])[0]
+    assert b.orientation == (a.orientation + 180) % 360
+    turned = [w for w in b.words if len(w.chars) >= 2 and w.orientation == b.orientation]
+    assert turned and len(b.words) == len(a.words)
+    word = turned[0]
+    back = flip_word(word)
+    np.testing.assert_allclose(back.quad, word.quad[[2, 3, 0, 1]])
+    assert back.orientation == a.orientation and len(back.chars) == len(word.chars)

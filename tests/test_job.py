@@ -113,10 +113,10 @@ def test_a_crash_before_documents_is_committed_loses_and_duplicates_nothing(spar
                         progress_every_s=0)
     real_merge = jobs.tables.merge_rows
 
-    def crash_on_documents(spark_, lake, name, df, update=False):
+    def crash_on_documents(spark_, lake, name, df):
         if name == "documents":
             raise RuntimeError("executor lost")
-        return real_merge(spark_, lake, name, df, update)
+        return real_merge(spark_, lake, name, df)
 
     monkeypatch.setattr(jobs.tables, "merge_rows", crash_on_documents)
     with pytest.raises(RuntimeError, match="executor lost"):

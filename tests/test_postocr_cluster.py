@@ -3,7 +3,7 @@ and a rotated page. Words are placed with exact boxes (10 px per character, 20 p
 import numpy as np
 
 from models.geometry import box_to_quad, rotation_matrix_90, transform_quads
-from models.postocr.cluster import ClusterConfig, Clusterer, is_key_text
+from models.postocr.cluster import ClusterConfig, Clusterer, is_key_text, is_label_text
 from models.types import Page, Word
 
 CH, H, SP = 10, 20, 6
@@ -136,3 +136,69 @@ def test_ticked_box_and_time_fragments():
     page = Clusterer()(make_page(items))
     assert pairs(page) == [("FULL PRICE", "X")]
     assert not is_key_text("10:") and is_key_text("Fax No.:")
+
+
+def test_cells_cut_at_header_columns_and_wrapped_cells_continue():
+    # "Rosen" and the phone number sit 16 px apart: one line and one segment (narrower than a segment gap)
+    # until the header row above says they are in two columns; "& Katz" wraps the company cell.
+    items = [("Recipient(s):", 60, 100), ("Company:", 300, 100), ("Phone No.:", 540, 100), ("Fax No.:", 760, 100),
+             ("Mr. A. Smith", 60, 140), ("Wachtell, Lipton, Rosen", 300, 140), ("(212) 403-1000", 538, 140),
+             ("(212) 403-2000", 760, 140), ("& Katz", 300, 166),
+             ("Mr. B. Jones", 60, 200), ("Davis Polk", 300, 200), ("(212) 450-4000", 540, 200),
+             ("(212) 450-4800", 760, 200)]
+    page = Clusterer()(make_page(items))
+    assert "Wachtell, Lipton, Rosen (212) 403-1000" in line_texts(page)
+    table = pairs(page, "table")
+    assert ("Company:", "Wachtell, Lipton, Rosen & Katz") in table
+    assert ("Phone No.:", "(212) 403-1000") in table and ("Phone No.:", "(212) 450-4000") in table
+    assert ("Recipient(s):", "Mr. A. Smith") in table and ("Company:", "Davis Polk") in table
+    assert ("Fax No.:", "(212) 450-4800") in table and len(table) == 8
+
+
+def test_label_column_pairs_heading_labels_but_not_prose_columns():
+    form = [("MEDIA TYPE", "DIRECT MAIL"), ("BRAND APPLICABLE", "OLD GOLD"), ("COUPON VALUE", "$1.00 OFF PACK")]
+    items = [(t, x, 100 + 34 * r) for r, row in enumerate(form) for t, x in zip(row, (60, 360))]
+    kv = pairs(Clusterer()(make_page(items)), "field")
+    assert sorted(kv) == sorted(form)
+    prose = [("we met the team", "and talked at length"), ("about the plan for", "the next two years"),
+             ("and then we went", "home for the night")]
+    items = [(t, x, 100 + 34 * r) for r, row in enumerate(prose) for t, x in zip(row, (60, 360))]
+    assert pairs(Clusterer()(make_page(items)), "field") == []
+    two = form[:2]                                     # two rows are not yet a column
+    items = [(t, x, 100 + 34 * r) for r, row in enumerate(two) for t, x in zip(row, (60, 360))]
+    assert pairs(Clusterer()(make_page(items)), "field") == []
+
+
+def test_list_markers_are_not_labels():
+    assert not is_label_text("C.") and not is_label_text("(a)") and not is_label_text("iv)")
+    assert is_label_text("Co") and is_label_text("MEDIA TYPE")
+    items = [("C.", 60, 100), ("Poor printing will not be paid for.", 100, 100),
+             ("D.", 60, 130), ("Advise us at once if unclear.", 100, 130)]
+    assert pairs(Clusterer()(make_page(items))) == []
+
+
+def test_values_of_stacked_keys_stay_apart():
+    # the two values are stacked and centred like a two-line header, but each has its own key
+    items = [("MESSAGE TO:", 60, 100), ("Dewey Tedder", 200, 100),
+             ("COMPANY:", 60, 124), ("Lorillard Tobacco", 200, 124)]
+    kv = pairs(Clusterer()(make_page(items)), "field")
+    assert sorted(kv) == [("COMPANY:", "Lorillard Tobacco"), ("MESSAGE TO:", "Dewey Tedder")]
+
+
+def test_rows_of_key_value_fields_are_not_a_table_header():
+    items = [("Company:", 60, 100), ("Acme Trading", 200, 100), ("Company:", 560, 100), ("Beta Works", 700, 100),
+             ("Phone:", 60, 130), ("02-555-0101", 200, 130), ("Phone:", 560, 130), ("02-555-0199", 700, 130)]
+    page = Clusterer()(make_page(items))
+    assert pairs(page, "table") == []
+    assert sorted(pairs(page, "field")) == [("Company:", "Acme Trading"), ("Company:", "Beta Works"),
+                                            ("Phone:", "02-555-0101"), ("Phone:", "02-555-0199")]
+
+
+def test_label_under_a_column_of_values_starts_a_new_header_row():
+    items = [("Fax Number", 60, 100), ("Voice Number", 360, 100),
+             ("910-335-7077", 60, 126), ("910-335-7720", 360, 126),
+             ("Sender", 60, 152), ("Reference", 360, 152),
+             ("212-450-5578", 60, 178), ("17560-188", 360, 178)]
+    table = pairs(Clusterer()(make_page(items)), "table")
+    assert sorted(table) == [("Fax Number", "910-335-7077"), ("Reference", "17560-188"),
+                             ("Sender", "212-450-5578"), ("Voice Number", "910-335-7720")]

@@ -46,6 +46,10 @@ class ClusterConfig:
     value_below_gap: float = 2.0     # key -> value below: largest gap, in heights
     header_max_words: int = 4        # a table header is a short label
     header_max_rows: int = 12        # a table header pairs with at most this many cells below
+    column_min_rows: int = 3         # a form's label column has at least this many label -> value rows
+    column_window: float = 8.0       # ... counted within this many heights above and below a label
+    cell_cut_gap: float = 0.25       # below a header row, a gap this wide (in heights) between columns cuts a cell
+    cell_cut_gap_rel: float = 2.0    # ... if also this many median word gaps of the page
 
 
 def page_frame(page: Page) -> tuple[float, np.ndarray, np.ndarray]:
@@ -258,10 +262,14 @@ def is_key_text(text: str) -> bool:
     return any(bool(_KEY_WORDS.match(c.strip())) for c in [t, base, words[-1].strip("()"), *inner] if c.strip())
 
 
+_ENUMERATOR = re.compile(r"^\(?([A-Za-z]|[ivxIVX]{1,4})[.)]$|^\(([A-Za-z]|[ivxIVX]{1,4})\)$")
+
+
 def is_label_text(text: str) -> bool:
-    """Could be a label: a short phrase without digits."""
+    """Could be a label: a short phrase without digits, other than a list marker ("C.", "(a)", "iv)")."""
     t = text.strip()
-    return len(t) >= 2 and not re.search(r"\d", t) and len(t.split()) <= 6 and bool(re.search(r"\w", t))
+    return len(t) >= 2 and not re.search(r"\d", t) and len(t.split()) <= 6 and bool(re.search(r"\w", t)) \
+        and not _ENUMERATOR.match(t)
 
 
 @dataclass(frozen=True)
@@ -283,13 +291,17 @@ def _key_prefix_ends(page: Page, cur: list[int], nxt: int) -> bool:
     return bool(re.search(r"\d", nxt_text)) or (bool(re.search(r"[a-z]", nxt_text)) and nxt_text[:1].isupper())
 
 
+def word_gap_unit(lines: list[list[int]], boxes: np.ndarray, heights: np.ndarray) -> float:
+    """The page's median gap between neighbouring words of a line, in text heights (0.3 when none)."""
+    gaps = [(boxes[b, 0] - boxes[a, 2]) / max(heights[a], heights[b]) for ln in lines for a, b in zip(ln, ln[1:])]
+    return float(np.median(gaps)) if gaps else 0.3
+
+
 def segments_of(page: Page, lines: list[list[int]], boxes: np.ndarray, heights: np.ndarray,
                 cfg: ClusterConfig) -> list[list[int]]:
     """Lines split after each word ending with a colon, at wide gaps (cfg.segment_gap heights, or
     cfg.segment_gap_rel times the page's median word gap when its spacing is wider)."""
-    gaps = [(boxes[b, 0] - boxes[a, 2]) / max(heights[a], heights[b]) for ln in lines for a, b in zip(ln, ln[1:])]
-    unit = float(np.median(gaps)) if gaps else 0.3
-    seg_gap = max(cfg.segment_gap, cfg.segment_gap_rel * unit)
+    seg_gap = max(cfg.segment_gap, cfg.segment_gap_rel * word_gap_unit(lines, boxes, heights))
     segs = []
     for ln in lines:
         cur: list[int] = []
@@ -314,9 +326,13 @@ def merge_stacked_labels(page: Page, segs: list[list[int]], boxes: np.ndarray, h
                          cfg: ClusterConfig) -> list[list[int]]:
     """Join a label with the label just below it when tightly stacked and centred on each other
     (two-line table headers such as "NO. OF" over "STORES"). The upper one must not end with a colon,
+    the two must not each have a colon-ended key to their left on their row (values of stacked keys),
     and a stack of three or more is a list of values, not a header, so it stays apart."""
     sb = [_union(boxes, s) for s in segs]
     txt = [" ".join(page.words[i].text for i in s) for s in segs]
+    is_key = [is_key_text(t) and t.rstrip().endswith((":", "：")) for t in txt]
+    key_left = [any(is_key[o] and _v_overlap(sb[o], sb[b]) > 0.5 and sb[o][2] <= sb[b][0] + 1 for o in range(len(segs)))
+                for b in range(len(segs))]
     below: dict[int, int] = {}
     above: dict[int, int] = {}
     for a in range(len(segs)):
@@ -330,7 +346,7 @@ def merge_stacked_labels(page: Page, segs: list[list[int]], boxes: np.ndarray, h
             centre = abs((sb[a][0] + sb[a][2]) - (sb[b][0] + sb[b][2])) / 2
             width = max(sb[a][2] - sb[a][0], sb[b][2] - sb[b][0])
             if -0.2 * h < gap <= cfg.stack_gap * h and centre <= 0.25 * width and _h_overlap(sb[a], sb[b]) > 0.5:
-                if a not in below and b not in above:
+                if a not in below and b not in above and not (key_left[a] and key_left[b]):
                     below[a], above[b] = b, a
     pairs = {a: b for a, b in below.items()
              if a not in above and b not in below and not txt[a].rstrip().endswith((":", "："))}
@@ -351,6 +367,7 @@ def pair_keys_values(page: Page, boxes: np.ndarray, heights: np.ndarray, lines: 
     if not segs:
         return []
     segs = merge_stacked_labels(page, segs, boxes, heights, cfg)
+    segs = split_under_headers(page, segs, boxes, heights, cfg)
     sb = np.stack([_union(boxes, s) for s in segs])
     sh = np.array([float(np.median(heights[s])) for s in segs])
     text = [" ".join(page.words[i].text for i in s) for s in segs]
@@ -359,14 +376,17 @@ def pair_keys_values(page: Page, boxes: np.ndarray, heights: np.ndarray, lines: 
     label = [k or is_label_text(t) for k, t in zip(key, text)]
     has_alnum = [bool(re.search(r"[^\W_]", t)) for t in text]
     used: set[int] = set()
-    pairs, headers = _table_pairs(segs, sb, sh, label, key, used, cfg)
+    colon = [t.rstrip().endswith((":", "：")) for t in text]
+    pairs, headers = _table_pairs(segs, sb, sh, label, key, colon, used, cfg)
+    right = [_right_of(k, sb, sh, cfg.value_max_gap * text_w) for k in range(len(segs))]
+    column = label_column(sb, sh, label, key, [is_heading_text(t) for t in text], right, cfg)
     for k in range(len(segs)):
         if k in headers or k in used or not label[k]:
             continue
-        if not key[k] and table_words.intersection(segs[k]):
+        if not key[k] and k not in column and table_words.intersection(segs[k]):
             continue
-        v = _right_of(k, sb, sh, cfg.value_max_gap * text_w)
-        if v is not None and (key[v] or (not key[k] and label[v]) or not has_alnum[v]):
+        v = right[k]
+        if v is not None and (key[v] or (not key[k] and label[v] and k not in column) or not has_alnum[v]):
             v = None
         if v is None and key[k]:
             v = _below(k, sb, sh, cfg.value_below_gap)
@@ -381,6 +401,35 @@ def pair_keys_values(page: Page, boxes: np.ndarray, heights: np.ndarray, lines: 
                 value += segs[c]
             pairs.append(KeyValue(tuple(segs[k]), tuple(value)))
     return pairs
+
+
+def is_heading_text(text: str) -> bool:
+    """A label written like a heading, not like prose: a label of at most 4 words, none starting with a
+    lower-case letter, not ending with a full stop ("MEDIA TYPE", "Account Holder", "부서")."""
+    words = text.split()
+    return is_label_text(text) and len(words) <= 4 and not text.rstrip().endswith(".") \
+        and not any(w[:1].islower() for w in words)
+
+
+def label_column(sb: np.ndarray, sh: np.ndarray, label: list[bool], key: list[bool], heading: list[bool],
+                 right: list[int | None], cfg: ClusterConfig) -> set[int]:
+    """Labels of a form's label column: left-aligned heading-like labels stacked within cfg.column_window heights,
+    each with a segment to its right on its row and nothing else there, those segments left-aligned too ("MEDIA TYPE  DIRECT MAIL"
+    over "COUPON VALUE  $1.00 OFF"). At least cfg.column_min_rows such rows; a label there pairs with the
+    segment to its right even when neither is a known key."""
+    def alone(k: int) -> bool:          # the row holds just the label and its value (not a table row)
+        return sum(_v_overlap(sb[o], sb[k]) > 0.5 for o in range(len(sb))) == 2
+
+    rows = [k for k in range(len(sb)) if label[k] and right[k] is not None and not key[right[k]] and alone(k)
+            and heading[k]]
+    out = set()
+    for k in rows:
+        h = sh[k]
+        mates = [j for j in rows if abs(sb[j, 0] - sb[k, 0]) <= h and abs(sb[right[j], 0] - sb[right[k], 0]) <= 1.5 * h
+                 and abs(sb[j, 1] - sb[k, 1]) <= cfg.column_window * h]
+        if len(mates) >= cfg.column_min_rows:
+            out.add(k)
+    return out
 
 
 def _continuation(v: int, sb: np.ndarray, sh: np.ndarray, key: list[bool], taken: set[int],
@@ -444,16 +493,90 @@ def _below(k: int, sb: np.ndarray, sh: np.ndarray, max_gap_h: float) -> int | No
     return best
 
 
-def _table_pairs(segs, sb, sh, label, key, used, cfg: ClusterConfig) -> tuple[list[KeyValue], set[int]]:
-    """Header row -> cells: a row of >= 2 short labels followed by rows that each put a cell under at
-    least two of the headers (the table ends at the first row that does not, or at a wide gap)."""
+def _values_of_colon_keys(row: list[int], colon: list[bool]) -> bool:
+    """A row (left to right) where a segment without a colon follows one ending with a colon: a row of
+    "key: value" fields, not a table header."""
+    return any(colon[a] and not colon[b] for a, b in zip(row, row[1:]))
+
+
+def _header_rows(segs: list[list[int]], sb: np.ndarray, label: list[bool], colon: list[bool],
+                 cfg: ClusterConfig) -> list[list[int]]:
+    """Candidate table header rows: rows of >= 2 segments that are all short labels, not key: value rows."""
+    return [row for row in group_rows(sb)
+            if len(row) >= 2 and all(label[j] and len(segs[j]) <= cfg.header_max_words for j in row)
+            and not _values_of_colon_keys(row, colon)]
+
+
+def split_under_headers(page: Page, segs: list[list[int]], boxes: np.ndarray, heights: np.ndarray,
+                        cfg: ClusterConfig) -> list[list[int]]:
+    """Below a header row, cut a segment that runs under several headers where its words pass from one
+    header's column to the next, at a gap of at least cfg.cell_cut_gap heights
+    and cfg.cell_cut_gap_rel median word gaps ("Wachtell, Lipton, Rosen
+    (212) 403-1000" under "Company:" and "Phone No.:" is two cells). The rows considered are those of the
+    table body: stacked below the header with no vertical gap wider than 3 header heights."""
+    if len(segs) < 3:
+        return segs
+    sb = np.stack([_union(boxes, s) for s in segs])
+    text = [" ".join(page.words[i].text for i in s) for s in segs]
+    label = [is_key_text(t) or is_label_text(t) for t in text]
+    colon = [t.rstrip().endswith((":", "：")) for t in text]
+    rows = group_rows(sb)
+    cut_gap = max(cfg.cell_cut_gap, cfg.cell_cut_gap_rel * word_gap_unit(segs, boxes, heights))
+    cut: dict[int, list[list[int]]] = {}
+    for heads in _header_rows(segs, sb, label, colon, cfg):
+        h_head = float(np.median([np.median(heights[segs[h]]) for h in heads]))
+        bottom = float(sb[heads, 3].max())
+        for row in rows:
+            top = float(sb[row, 1].min())
+            if top <= bottom - 0.3 * h_head:
+                continue
+            if top - bottom > 3.0 * h_head:
+                break
+            bottom = max(bottom, float(sb[row, 3].max()))
+            for j in row:
+                if j in cut or label[j]:
+                    continue
+                col = [_column_of(boxes[i], sb, heads, h_head) for i in segs[j]]
+                pieces, cur = [], [segs[j][0]]
+                for a, b, ca, cb in zip(segs[j], segs[j][1:], col, col[1:]):
+                    gap = (boxes[b, 0] - boxes[a, 2]) / max(heights[a], heights[b])
+                    if ca is not None and cb is not None and ca != cb and gap >= cut_gap:
+                        pieces.append(cur)
+                        cur = []
+                    cur.append(b)
+                pieces.append(cur)
+                if len(pieces) > 1:
+                    cut[j] = pieces
+    return [piece for j, s in enumerate(segs) for piece in cut.get(j, [s])]
+
+
+def _column_of(box: np.ndarray, sb: np.ndarray, heads: list[int], h: float) -> int | None:
+    """The header whose column holds a word box: the one it overlaps most (over the word's width), else
+    the last header starting left of the word (within h): columns of left-aligned cells."""
+    best, best_ov = None, 0.0
+    for k in heads:
+        ov = (min(box[2], sb[k, 2]) - max(box[0], sb[k, 0])) / max(1e-6, box[2] - box[0])
+        if ov > best_ov:
+            best, best_ov = k, ov
+    if best_ov > 0.3:
+        return best
+    left = [k for k in heads if sb[k, 0] <= box[0] + h]
+    return max(left, key=lambda k: float(sb[k, 0])) if left else None
+
+
+def _table_pairs(segs, sb, sh, label, key, colon, used, cfg: ClusterConfig) -> tuple[list[KeyValue], set[int]]:
+    """Header row -> cells: a row of >= 2 short labels (not "key: value" pairs) followed by rows that each put a cell under at
+    least two of the headers (the table ends at the first row that does not, at a wide gap, or at a row
+    that puts a label under a column of values: the next header row). A row
+    whose segments all continue the cell just above them (left-aligned, tightly stacked: a wrapped cell
+    such as "Brown & Williamson" over "Tobacco Corp.") extends those cells instead of ending the table."""
     pairs, headers = [], set()
     rows = group_rows(sb)
     for r, row in enumerate(rows):
         heads = [j for j in row if label[j] and j not in used and len(segs[j]) <= cfg.header_max_words]
-        if len(heads) < 2 or len(heads) < len(row):
+        if len(heads) < 2 or len(heads) < len(row) or _values_of_colon_keys(row, colon):
             continue
-        columns: dict[int, list[int]] = {h: [] for h in heads}
+        columns: dict[int, list[list[int]]] = {h: [] for h in heads}
         bottom = float(sb[heads, 3].max())
         for brow in rows[r + 1:r + 1 + cfg.header_max_rows]:
             hits = {}
@@ -462,20 +585,45 @@ def _table_pairs(segs, sb, sh, label, key, used, cfg: ClusterConfig) -> tuple[li
                 if len(under) == 1 and j not in used and not key[j]:
                     hits.setdefault(under[0], j)
             top = min(float(sb[j, 1]) for j in brow)
-            if len(hits) < 2 or top - bottom > 3.0 * float(np.median(sh[heads])):
+            if top - bottom > 3.0 * float(np.median(sh[heads])) or _new_header(columns, hits, label):
                 break
+            if len(hits) < 2:
+                if not hits or len(hits) < len(brow) or not _continues_cell(columns, hits, sb, sh, cfg):
+                    break
+                for h, j in hits.items():
+                    columns[h][-1].append(j)
+                bottom = max(bottom, max(float(sb[j, 3]) for j in brow))
+                continue
             bottom = max(float(sb[j, 3]) for j in brow)
             for h, j in hits.items():
-                columns[h].append(j)
-        filled = [h for h in heads if columns[h] and not all(label[j] for j in columns[h])]
+                columns[h].append([j])
+        filled = [h for h in heads if columns[h] and not all(label[c[0]] for c in columns[h])]
         if len(filled) < 2:
             continue
         for h in heads:
-            for j in columns[h]:
-                pairs.append(KeyValue(tuple(segs[h]), tuple(segs[j]), "table"))
-                used.add(j)
+            for cell in columns[h]:
+                pairs.append(KeyValue(tuple(segs[h]), tuple(i for j in cell for i in segs[j]), "table"))
+                used.update(cell)
         headers.update(heads)
     return pairs, headers
+
+
+def _new_header(columns: dict[int, list[list[int]]], hits: dict[int, int], label: list[bool]) -> bool:
+    """A row that puts a label under a column of values (numbers, dates) starts a new header row."""
+    return any(label[j] and columns[h] and not any(label[c[0]] for c in columns[h]) for h, j in hits.items())
+
+
+def _continues_cell(columns: dict[int, list[list[int]]], hits: dict[int, int], sb: np.ndarray, sh: np.ndarray,
+                    cfg: ClusterConfig) -> bool:
+    """Every hit sits just below the last cell of its column, left-aligned with it."""
+    for h, j in hits.items():
+        if not columns[h]:
+            return False
+        last = columns[h][-1][-1]
+        gap = sb[j, 1] - sb[last, 3]
+        if not -0.2 * sh[last] < gap <= cfg.block_gap * sh[last] or abs(sb[j, 0] - sb[last, 0]) > 1.5 * sh[last]:
+            return False
+    return True
 
 
 @dataclass

@@ -14,8 +14,8 @@ def ctc_greedy(logits: torch.Tensor, lengths: torch.Tensor, charset: Charset) ->
     the mean max probability of the blanks, so both a doubtful character and a doubtful gap lower it."""
     if logits.ndim != 3 or lengths.shape[0] != logits.shape[0]:
         raise ValueError(f"expected (B, T, C) logits and (B,) lengths, got {tuple(logits.shape)}, {tuple(lengths.shape)}")
-    probs = logits.float().softmax(-1)
-    best_p, best = probs.max(-1)
+    best_logit, best = logits.max(-1)      # in the logits' own dtype (bf16 under autocast): no float copy
+    best_p = (best_logit.float() - logits.logsumexp(-1).float()).exp()     # max softmax probability
     best, best_p, lengths = best.cpu().numpy(), best_p.cpu().numpy(), lengths.cpu().numpy()
     out = []
     for ids, ps, n in zip(best, best_p, lengths):

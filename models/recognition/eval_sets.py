@@ -63,8 +63,21 @@ def concat(pools: list[CropPool]) -> CropPool:
                     [s for p in pools for s in p.scripts])
 
 
-def page_crop_source(split: str) -> Source:
-    """Word crops cut (models.geometry.crop_quad) from rendered synthetic pages, for semi-supervision;
-    raises ModuleNotFoundError until the synthetic page renderer exists."""
-    from models.synth.documents import render_page          # noqa: F401  (see docstring)
-    raise NotImplementedError
+def page_crop_source(split: str = "train", pad: float = 0.05) -> Source:
+    """Word crops cut (models.synth.crops.crops_from_page, i.e. models.geometry.crop_quad along the GT
+    quads) from whole rendered synthetic pages (rotated, warped, degraded as pages are), for
+    semi-supervision: FixMatch ignores their text. Pages are rendered on demand and their crops buffered."""
+    from models.synth.crops import crops_from_page
+    from models.synth.fonts import load_fonts
+    from models.synth.pages import render_page
+    fonts, buffer = load_fonts(split), []
+
+    def source(rng):
+        while not buffer:
+            image, page = render_page(rng, fonts=fonts)
+            buffer.extend(c for c in crops_from_page(image, page, pad=pad) if c.image.shape[1] >= 4)
+            order = rng.permutation(len(buffer))
+            buffer[:] = [buffer[i] for i in order]
+        c = buffer.pop()
+        return c.image, c.text, c.script
+    return source
