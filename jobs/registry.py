@@ -153,9 +153,11 @@ def bootstrap(weights_dir: str | Path, alias: str = CHAMPION, log: Callable[[str
                     mv = client.create_model_version(model, source=f"{run.info.artifact_uri}/components/{name}",
                                                      run_id=run.info.run_id, tags={"sha256": sha})
                     comp_versions[name] = str(mv.version)
-                info = mlflow.pyfunc.log_model(
-                    name="pipeline", python_model=LakeOcrPyfunc(), artifacts={"weights": str(staged)},
-                    pip_requirements=list(PIP_REQUIREMENTS), registered_model_name=PIPELINE_MODEL)
+                with warnings.catch_warnings():       # the type-hint advice again, at logging time
+                    warnings.simplefilter("ignore", UserWarning)
+                    info = mlflow.pyfunc.log_model(
+                        name="pipeline", python_model=LakeOcrPyfunc(), artifacts={"weights": str(staged)},
+                        pip_requirements=list(PIP_REQUIREMENTS), registered_model_name=PIPELINE_MODEL)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         version = str(info.registered_model_version)

@@ -1,12 +1,17 @@
 """`lakeocr train detector`: train the text detector, log it to MLflow, write the shipped weights.
 
-    # pre-render synthetic pages into a cache (can run in the background while training reads it)
-    lakeocr train detector --write-cache build/detector_cache --cache-pages 3000
-    # train from that cache (resumes from --ckpt when it exists), then ship models/weights/detector.*
-    lakeocr train detector --cache build/detector_cache --steps 6000
+    # 1. pre-render synthetic pages into a cache (run it in the background: training reads it as it grows)
+    lakeocr train detector --write-cache build/detector/cache --cache-pages 1000
+    # 2. train from that cache (resumes from --ckpt when it exists; --minutes stops on time)
+    lakeocr train detector --cache build/detector/cache --steps 6500 --bf16 --workers 1
+    # 3. the up/down word classifier (minutes), then ship both in models/weights/detector.*
+    lakeocr train detector --cache build/detector/cache --train-flip build/detector/flip.pt --flip-steps 2500
+    lakeocr train detector --export-only --flip build/detector/flip.pt --weights-dir models/weights
+    # 4. held-out synthetic pages (eval fonts, every kind, four rotations, degraded)
+    lakeocr train detector --eval-only --eval-pages 48 --eval-cache build/detector/heldout
 
-Params, per-step losses and the final weights (+ a small synthetic evaluation) go to MLflow
-(jobs/mlflow_log.py); the data pipeline itself lives in models/detection/data.py.
+Params, per-step losses and the final weights go to MLflow (jobs/mlflow_log.py); the data pipeline itself
+lives in models/detection/data.py.
 """
 from __future__ import annotations
 
@@ -51,8 +56,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fpn-width", type=int, default=DetectorConfig.fpn_width)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (the engine moves model and batches)")
     parser.add_argument("--workers", type=int, default=0, help="data worker processes (0 = in the training process)")
-    parser.add_argument("--bf16", action="store_true", help="CPU bfloat16 autocast + channels_last (AMX CPUs)")
+    parser.add_argument("--bf16", action="store_true", help="CPU bfloat16 autocast + channels_last (AMX CPUs; "
+                        "not for --device cuda)")
     parser.add_argument("--log-every", type=int, default=20)
     parser.add_argument("--ckpt-every", type=int, default=200)
     parser.add_argument("--ckpt", default="build/detector/ckpt.pt")
@@ -207,7 +214,7 @@ def run(args) -> int:
     dcfg = ddata.DataConfig(max_side=0 if args.source == "toy" and not args.cache else args.max_side,
                             crop=args.crop, batch_size=args.batch_size, mean=mcfg.mean, std=mcfg.std)
     tcfg = TrainConfig(steps=args.steps, lr=args.lr, log_every=args.log_every, ckpt_every=args.ckpt_every,
-                       seed=args.seed, warmup=min(200, max(1, args.steps // 10)))
+                       seed=args.seed, warmup=min(200, max(1, args.steps // 10)), device=args.device)
     params = {**vars(args), "params": count_parameters(model), **{f"arch.{k}": v for k, v in mcfg.to_dict().items()}}
     params = {k: v for k, v in params.items() if not k.startswith("_")}
     with training_run(args.experiment, params, run_name="detector") as (log, _run):
@@ -225,6 +232,7 @@ def run(args) -> int:
         result = train(model, _until(iter(loader), args.minutes), tcfg, ckpt_path=args.ckpt, log=log_print,
                        step_fn=make_step(args.bf16))
         model = model.to(memory_format=torch.contiguous_format)
+        model = model.cpu()
         predictor = DetectionPredictor(model, PredictorConfig(max_side=args.max_side), _decode_config(args))
         _attach_flip(predictor, args.flip)
         config = {**predictor.config_dict(), "trained_steps": result["step"], "params": count_parameters(model),

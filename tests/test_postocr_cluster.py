@@ -202,3 +202,11 @@ def test_label_under_a_column_of_values_starts_a_new_header_row():
     table = pairs(Clusterer()(make_page(items)), "table")
     assert sorted(table) == [("Fax Number", "910-335-7077"), ("Reference", "17560-188"),
                              ("Sender", "212-450-5578"), ("Voice Number", "910-335-7720")]
+
+
+def test_sideways_stamp_is_not_a_value():
+    page = make_page([("Total:", 60, 100)])
+    upright = make_page([("Total:", 60, 100), ("83635935", 140, 100)])
+    page.words.append(Word(quad=box_to_quad(140, 60, 162, 166), text="83635935"))      # printed sideways
+    assert pairs(Clusterer()(page)) == []
+    assert pairs(Clusterer()(upright)) == [("Total:", "83635935")]

@@ -331,7 +331,8 @@ def merge_stacked_labels(page: Page, segs: list[list[int]], boxes: np.ndarray, h
     sb = [_union(boxes, s) for s in segs]
     txt = [" ".join(page.words[i].text for i in s) for s in segs]
     is_key = [is_key_text(t) and t.rstrip().endswith((":", "：")) for t in txt]
-    key_left = [any(is_key[o] and _v_overlap(sb[o], sb[b]) > 0.5 and sb[o][2] <= sb[b][0] + 1 for o in range(len(segs)))
+    keys = [o for o in range(len(segs)) if is_key[o]]
+    key_left = [any(_v_overlap(sb[o], sb[b]) > 0.5 and sb[o][2] <= sb[b][0] + 1 for o in keys)
                 for b in range(len(segs))]
     below: dict[int, int] = {}
     above: dict[int, int] = {}
@@ -358,11 +359,13 @@ def merge_stacked_labels(page: Page, segs: list[list[int]], boxes: np.ndarray, h
 def pair_keys_values(page: Page, boxes: np.ndarray, heights: np.ndarray, lines: list[list[int]],
                      cfg: ClusterConfig = ClusterConfig(), table_words: set[int] = frozenset()) -> list[KeyValue]:
     """Key -> value pairs on segments:
-    1. table headers: a row of >= 2 labels with cells aligned below each -> header with each cell;
+    1. table headers: a row of >= 2 labels with cells aligned below each -> header with each cell (a
+       segment running under two headers is first cut into cells, see split_under_headers);
     2. keys (colon or key word) -> the nearest non-key segment to the right on the row, else just below;
     3. outside tables, a label followed on its row by a non-label segment -> that segment, or a label
-       with a check mark just left of it (a ticked box) -> the mark.
-    A value holds at least one letter or digit."""
+       with a check mark just left of it (a ticked box) -> the mark;
+    4. a label of a form's label column (see label_column) -> the segment to its right, even a label.
+    A value holds at least one letter or digit and is not written sideways (taller than wide)."""
     segs = segments_of(page, lines, boxes, heights, cfg)
     if not segs:
         return []
@@ -374,11 +377,13 @@ def pair_keys_values(page: Page, boxes: np.ndarray, heights: np.ndarray, lines: 
     text_w = float(sb[:, 2].max() - sb[:, 0].min())
     key = [is_key_text(t) for t in text]
     label = [k or is_label_text(t) for k, t in zip(key, text)]
-    has_alnum = [bool(re.search(r"[^\W_]", t)) for t in text]
+    # a value holds a letter or digit and is not a vertical stamp (a document number printed sideways)
+    sideways = [len(t.replace(" ", "")) >= 3 and b[3] - b[1] > 1.5 * (b[2] - b[0]) for t, b in zip(text, sb)]
+    value_like = [bool(re.search(r"[^\W_]", t)) and not sw for t, sw in zip(text, sideways)]
     used: set[int] = set()
     colon = [t.rstrip().endswith((":", "：")) for t in text]
     pairs, headers = _table_pairs(segs, sb, sh, label, key, colon, used, cfg)
-    right = [_right_of(k, sb, sh, cfg.value_max_gap * text_w) for k in range(len(segs))]
+    right = [_right_of(k, sb, sh, cfg.value_max_gap * text_w) if label[k] else None for k in range(len(segs))]
     column = label_column(sb, sh, label, key, [is_heading_text(t) for t in text], right, cfg)
     for k in range(len(segs)):
         if k in headers or k in used or not label[k]:
@@ -386,11 +391,11 @@ def pair_keys_values(page: Page, boxes: np.ndarray, heights: np.ndarray, lines: 
         if not key[k] and k not in column and table_words.intersection(segs[k]):
             continue
         v = right[k]
-        if v is not None and (key[v] or (not key[k] and label[v] and k not in column) or not has_alnum[v]):
+        if v is not None and (key[v] or (not key[k] and label[v] and k not in column) or not value_like[v]):
             v = None
         if v is None and key[k]:
             v = _below(k, sb, sh, cfg.value_below_gap)
-            v = None if v is None or key[v] or not has_alnum[v] else v
+            v = None if v is None or key[v] or not value_like[v] else v
         if v is None:
             v = _checkbox_left_of(k, sb, sh, text)
         if v is not None and v not in used and v not in headers:
@@ -413,10 +418,10 @@ def is_heading_text(text: str) -> bool:
 
 def label_column(sb: np.ndarray, sh: np.ndarray, label: list[bool], key: list[bool], heading: list[bool],
                  right: list[int | None], cfg: ClusterConfig) -> set[int]:
-    """Labels of a form's label column: left-aligned heading-like labels stacked within cfg.column_window heights,
-    each with a segment to its right on its row and nothing else there, those segments left-aligned too ("MEDIA TYPE  DIRECT MAIL"
-    over "COUPON VALUE  $1.00 OFF"). At least cfg.column_min_rows such rows; a label there pairs with the
-    segment to its right even when neither is a known key."""
+    """Labels of a form's label column: left-aligned heading-like labels stacked within cfg.column_window
+    heights, each with a segment to its right on its row and nothing else there, those segments left-aligned
+    too ("MEDIA TYPE  DIRECT MAIL" over "COUPON VALUE  $1.00 OFF"). At least cfg.column_min_rows such rows;
+    a label there pairs with the segment to its right even when neither is a known key."""
     def alone(k: int) -> bool:          # the row holds just the label and its value (not a table row)
         return sum(_v_overlap(sb[o], sb[k]) > 0.5 for o in range(len(sb))) == 2
 
@@ -425,8 +430,8 @@ def label_column(sb: np.ndarray, sh: np.ndarray, label: list[bool], key: list[bo
     out = set()
     for k in rows:
         h = sh[k]
-        mates = [j for j in rows if abs(sb[j, 0] - sb[k, 0]) <= h and abs(sb[right[j], 0] - sb[right[k], 0]) <= 1.5 * h
-                 and abs(sb[j, 1] - sb[k, 1]) <= cfg.column_window * h]
+        mates = [j for j in rows if abs(sb[j, 0] - sb[k, 0]) <= h and abs(sb[j, 1] - sb[k, 1]) <= cfg.column_window * h
+                 and abs(sb[right[j], 0] - sb[right[k], 0]) <= 1.5 * h]
         if len(mates) >= cfg.column_min_rows:
             out.add(k)
     return out
@@ -499,10 +504,10 @@ def _values_of_colon_keys(row: list[int], colon: list[bool]) -> bool:
     return any(colon[a] and not colon[b] for a, b in zip(row, row[1:]))
 
 
-def _header_rows(segs: list[list[int]], sb: np.ndarray, label: list[bool], colon: list[bool],
+def _header_rows(segs: list[list[int]], rows: list[list[int]], label: list[bool], colon: list[bool],
                  cfg: ClusterConfig) -> list[list[int]]:
-    """Candidate table header rows: rows of >= 2 segments that are all short labels, not key: value rows."""
-    return [row for row in group_rows(sb)
+    """Candidate table header rows among `rows`: >= 2 segments, all short labels, not key: value rows."""
+    return [row for row in rows
             if len(row) >= 2 and all(label[j] and len(segs[j]) <= cfg.header_max_words for j in row)
             and not _values_of_colon_keys(row, colon)]
 
@@ -510,10 +515,10 @@ def _header_rows(segs: list[list[int]], sb: np.ndarray, label: list[bool], colon
 def split_under_headers(page: Page, segs: list[list[int]], boxes: np.ndarray, heights: np.ndarray,
                         cfg: ClusterConfig) -> list[list[int]]:
     """Below a header row, cut a segment that runs under several headers where its words pass from one
-    header's column to the next, at a gap of at least cfg.cell_cut_gap heights
-    and cfg.cell_cut_gap_rel median word gaps ("Wachtell, Lipton, Rosen
-    (212) 403-1000" under "Company:" and "Phone No.:" is two cells). The rows considered are those of the
-    table body: stacked below the header with no vertical gap wider than 3 header heights."""
+    header's column to the next, at a gap of at least cfg.cell_cut_gap heights and cfg.cell_cut_gap_rel
+    median word gaps ("Wachtell, Lipton, Rosen (212) 403-1000" under "Company:" and "Phone No.:" is two
+    cells). The rows considered are those of the table body: stacked below the header with no vertical
+    gap wider than 3 header heights. Labels are never cut."""
     if len(segs) < 3:
         return segs
     sb = np.stack([_union(boxes, s) for s in segs])
@@ -523,7 +528,7 @@ def split_under_headers(page: Page, segs: list[list[int]], boxes: np.ndarray, he
     rows = group_rows(sb)
     cut_gap = max(cfg.cell_cut_gap, cfg.cell_cut_gap_rel * word_gap_unit(segs, boxes, heights))
     cut: dict[int, list[list[int]]] = {}
-    for heads in _header_rows(segs, sb, label, colon, cfg):
+    for heads in _header_rows(segs, rows, label, colon, cfg):
         h_head = float(np.median([np.median(heights[segs[h]]) for h in heads]))
         bottom = float(sb[heads, 3].max())
         for row in rows:
@@ -565,11 +570,11 @@ def _column_of(box: np.ndarray, sb: np.ndarray, heads: list[int], h: float) -> i
 
 
 def _table_pairs(segs, sb, sh, label, key, colon, used, cfg: ClusterConfig) -> tuple[list[KeyValue], set[int]]:
-    """Header row -> cells: a row of >= 2 short labels (not "key: value" pairs) followed by rows that each put a cell under at
-    least two of the headers (the table ends at the first row that does not, at a wide gap, or at a row
-    that puts a label under a column of values: the next header row). A row
-    whose segments all continue the cell just above them (left-aligned, tightly stacked: a wrapped cell
-    such as "Brown & Williamson" over "Tobacco Corp.") extends those cells instead of ending the table."""
+    """Header row -> cells: a row of >= 2 short labels (not "key: value" pairs) followed by rows that each
+    put a cell under at least two of the headers (the table ends at the first row that does not, at a wide
+    gap, or at a row of labels only that puts one under a column of values: the next header row). A row whose
+    segments all continue the cell just above them (left-aligned, tightly stacked: a wrapped cell such as
+    "Brown & Williamson" over "Tobacco Corp.") extends those cells instead of ending the table."""
     pairs, headers = [], set()
     rows = group_rows(sb)
     for r, row in enumerate(rows):
@@ -585,7 +590,7 @@ def _table_pairs(segs, sb, sh, label, key, colon, used, cfg: ClusterConfig) -> t
                 if len(under) == 1 and j not in used and not key[j]:
                     hits.setdefault(under[0], j)
             top = min(float(sb[j, 1]) for j in brow)
-            if top - bottom > 3.0 * float(np.median(sh[heads])) or _new_header(columns, hits, label):
+            if top - bottom > 3.0 * float(np.median(sh[heads])) or _new_header(columns, hits, brow, label):
                 break
             if len(hits) < 2:
                 if not hits or len(hits) < len(brow) or not _continues_cell(columns, hits, sb, sh, cfg):
@@ -608,9 +613,10 @@ def _table_pairs(segs, sb, sh, label, key, colon, used, cfg: ClusterConfig) -> t
     return pairs, headers
 
 
-def _new_header(columns: dict[int, list[list[int]]], hits: dict[int, int], label: list[bool]) -> bool:
-    """A row that puts a label under a column of values (numbers, dates) starts a new header row."""
-    return any(label[j] and columns[h] and not any(label[c[0]] for c in columns[h]) for h, j in hits.items())
+def _new_header(columns: dict[int, list[list[int]]], hits: dict[int, int], row: list[int], label: list[bool]) -> bool:
+    """A row of labels only, one of them under a column of values (numbers, dates): the next header row."""
+    return all(label[j] for j in row) and \
+        any(columns[h] and not any(label[c[0]] for c in columns[h]) for h in hits)
 
 
 def _continues_cell(columns: dict[int, list[list[int]]], hits: dict[int, int], sb: np.ndarray, sh: np.ndarray,
