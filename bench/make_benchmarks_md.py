@@ -26,13 +26,14 @@ DEFAULT_DATASETS = [BENCHDATA / "funsd", BENCHDATA / "sroie"]
 # engine label -> extra `lakeocr evaluate` arguments
 ENGINES: dict[str, list[str]] = {
     "lakeocr": ["--engine", "lakeocr"],
+    "lakeocr+gt-boxes": ["--engine", "lakeocr", "--gt-boxes"],   # readers alone, on the GT boxes
     "tesseract-eng": ["--engine", "tesseract", "--lang", "eng"],
     "tesseract-kor+eng": ["--engine", "tesseract", "--lang", "kor+eng"],
     "tesseract-eng-psm11": ["--engine", "tesseract", "--lang", "eng", "--psm", "11"],   # sparse text
     "tesseract-eng+postocr": ["--engine", "tesseract", "--lang", "eng", "--postocr"],   # + our post-OCR
     "rapidocr": ["--engine", "rapidocr"],
 }
-DEFAULT_ENGINES = ["lakeocr", "tesseract-eng", "tesseract-kor+eng", "tesseract-eng-psm11", "tesseract-eng+postocr",
+DEFAULT_ENGINES = ["lakeocr", "lakeocr+gt-boxes", "tesseract-eng", "tesseract-kor+eng", "tesseract-eng-psm11", "tesseract-eng+postocr",
                    "rapidocr"]
 SYNTH_DIR = ROOT / "runs" / "bench_synth"          # gitignored; re-rendered from the seeds below
 SYNTH_SETS = {"synth_ko": ("ko", 90001), "synth_mixed": ("mixed", 90002)}   # name -> (lang, seed)

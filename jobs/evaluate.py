@@ -34,6 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="score saved prediction JSONs (<dir>/<stem>.json) instead of running an engine")
     parser.add_argument("--postocr", action="store_true",
                         help="run lakeocr's post-OCR stages (lines, entities, links, fields) on a peer's pages")
+    parser.add_argument("--gt-boxes", action="store_true",
+                        help="lakeocr only: feed the GT boxes to the readers (script id, recognizers, post-OCR)")
     parser.add_argument("--lang", default="eng", help="tesseract languages, e.g. eng or kor+eng")
     parser.add_argument("--psm", type=int, default=3, help="tesseract page segmentation mode (3 = its default)")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads for the engine (torch / ORT / OMP)")
@@ -63,6 +65,11 @@ def _make_engine(args):
         import torch
         torch.set_num_threads(args.threads)
         kwargs = {"device": args.device, **({"weights_dir": args.weights_dir} if args.weights_dir else {})}
+        if args.gt_boxes:
+            from models.peers.lakeocr import gt_boxes_engine, gt_boxes_predict
+            engine, boxes = gt_boxes_engine(**kwargs)
+            return ("lakeocr+gt-boxes", engine.version, dict(engine.pipeline.versions),
+                    gt_boxes_predict(engine, boxes))
     engine = build_engine(args.engine, **kwargs)
     versions = dict(getattr(getattr(engine, "pipeline", None), "versions", {}) or {})
     predict = engine_predict(engine)

@@ -72,10 +72,10 @@ def mlflow_client():
 
 
 def artifact_root(uri: str) -> str | None:
-    """Where artifacts go for a local sqlite store: `mlartifacts/` next to the .db file (MLflow's own
-    default, `./mlruns`, depends on the working directory). None for a tracking server (it decides)."""
+    """Where artifacts go for a local sqlite store: `mlruns/` next to the .db file (MLflow's own default is
+    `./mlruns` of the working directory, which moves with it). None for a tracking server (it decides)."""
     if uri.startswith("sqlite:///"):
-        return (Path(uri[len("sqlite:///"):]).resolve().parent / "mlartifacts").as_uri()
+        return (Path(uri[len("sqlite:///"):]).resolve().parent / "mlruns").as_uri()
     return None
 
 

@@ -20,12 +20,15 @@ def _exists(name: str, weights_dir: Path) -> bool:
     return (weights_dir / f"{name}.pt").exists() and (weights_dir / f"{name}.json").exists()
 
 
-def load_pipeline(weights_dir: str | Path = WEIGHTS_DIR, device: str = "cpu", with_postocr: bool = True) -> Pipeline:
-    from models.detection.predictor import DetectionPredictor
-
+def load_pipeline(weights_dir: str | Path = WEIGHTS_DIR, device: str = "cpu", with_postocr: bool = True,
+                  detector=None) -> Pipeline:
+    """The shipped pipeline; `detector` replaces the shipped detector (e.g. GT boxes for an evaluation of the
+    readers alone, models/peers/lakeocr.py)."""
     weights_dir = Path(weights_dir)
-    detector = DetectionPredictor.from_weights("detector", weights_dir, device)
-    versions = {"detector": detector.version}
+    if detector is None:
+        from models.detection.predictor import DetectionPredictor
+        detector = DetectionPredictor.from_weights("detector", weights_dir, device)
+    versions = {"detector": getattr(detector, "version", type(detector).__name__)}
     script_id = None
     if _exists("script_id", weights_dir):
         from models.script_id.predictor import ScriptPredictor

@@ -191,3 +191,25 @@ def test_lakeocr_engine_run_is_logged_to_mlflow_with_its_model_versions(dataset,
     run = mlflow.get_run(out["mlflow_run_id"])
     assert run.data.tags["model_version.detector"] == "det7" and run.data.params["engine"] == "lakeocr"
     assert run.data.metrics["tiny.det.n_gt"] == 12.0
+
+
+def test_gt_boxes_mode_feeds_the_gt_quads_to_the_readers(dataset, monkeypatch, capsys):
+    import models.zoo
+    from models.pipeline import Pipeline
+
+    class Reader:
+        version = "r1"
+
+        def recognize(self, crops):
+            assert all(c.shape[0] == 32 for c in crops)
+            return [("INVOICE", 0.9)] * len(crops)
+
+    monkeypatch.setattr(models.zoo, "load_pipeline",
+                        lambda **kw: Pipeline(detector=kw["detector"], recognizers={"*": Reader()},
+                                              versions={"recognizer": "r1"}))
+    root, _ = dataset
+    assert cli.main(["evaluate", str(root), "--engine", "lakeocr", "--gt-boxes", "--json", "--no-mlflow"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    m = out["datasets"]["tiny"]
+    assert out["engine"] == "lakeocr+gt-boxes" and out["model_versions"] == {"recognizer": "r1"}
+    assert m["det"]["hmean"] == 1.0 and m["e2e"]["tp"] == 2 and m["rec"]["n_pairs"] == 12

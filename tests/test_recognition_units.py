@@ -138,3 +138,16 @@ def test_predictor_keeps_input_order_and_rejects_bad_input(charset):
         pred.recognize(np.zeros((32, 10), np.uint8))
     with pytest.raises(ValueError):
         RecognitionPredictor(tiny_model(charset), charset, precision="fp64")
+
+
+def test_weights_round_trip_and_version(tmp_path, charset):
+    from models.recognition.training import RecognizerTrainConfig, weights_config
+    from models.weights import save_weights, sha256_file
+    cfg = RecognizerTrainConfig(dim=32, depth=1, heads=2)
+    model = ColumnViTSTR(cfg.model_config(charset)).eval()
+    pt = save_weights("recognizer", model.state_dict(), weights_config(cfg, model, charset), tmp_path)
+    pred = RecognitionPredictor.from_weights("recognizer", tmp_path, precision="fp32")
+    assert pred.version == sha256_file(pt)[:12] and pred.charset == charset
+    crops = [np.full((32, 50), 255, np.uint8)]
+    direct = RecognitionPredictor(model, charset, precision="fp32").recognize(crops)
+    assert pred.recognize(crops) == direct

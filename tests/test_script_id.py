@@ -97,3 +97,13 @@ def test_pipeline_routes_each_crop_to_its_script_model():
     assert [w.text for w in page.words] == ["H0", "L0", "*0", "*1"]     # digits and other fall back to "*"
     assert len(recs["hangul"].seen) == len(recs["latin"].seen) == 1 and len(recs["*"].seen) == 2
     assert all(shape[0] == 32 for r in recs.values() for shape in r.seen)
+
+
+def test_script_weights_round_trip(tmp_path):
+    from models.weights import save_weights, sha256_file
+    model = ScriptCNN().eval()
+    pt = save_weights("script_id", model.state_dict(), {"architecture": model.cfg.to_dict()}, tmp_path)
+    pred = ScriptPredictor.from_weights("script_id", tmp_path)
+    assert pred.version == sha256_file(pt)[:12]
+    crops = [np.random.default_rng(0).integers(0, 256, (32, 70), dtype=np.uint8)]
+    np.testing.assert_allclose(pred.probabilities(crops), ScriptPredictor(model).probabilities(crops), atol=1e-6)

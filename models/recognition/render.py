@@ -45,7 +45,6 @@ class RenderedCrop:
 
 
 def _latin_word(rng: np.random.Generator) -> str:
-    from faker import Faker   # imported lazily: faker is slow to import
     fake = _faker()
     kind = rng.integers(6)
     word = [fake.word, fake.last_name, fake.first_name, fake.city, fake.company, fake.email][kind]()
@@ -57,13 +56,12 @@ def _latin_word(rng: np.random.Generator) -> str:
         word = word.capitalize()
     if rng.random() < 0.15:
         word += str(rng.choice(list(".,:;)")))
-    del Faker
     return word
 
 
 @functools.lru_cache(maxsize=1)
 def _faker():
-    from faker import Faker
+    from faker import Faker   # imported lazily: faker is slow to import
     f = Faker("en_US")
     f.seed_instance(1234)
     return f
