@@ -91,7 +91,7 @@ def train(model: torch.nn.Module, batches: Iterator[dict], cfg: TrainConfig, *,
         opt.step()
         sched.step()
         step += 1
-        last = {"loss": float(total), **{k: float(v) for k, v in losses.items()}, "lr": sched.get_last_lr()[0]}
+        last = {"loss": float(total.detach()), **{k: float(v.detach()) for k, v in losses.items()}, "lr": sched.get_last_lr()[0]}
         if log is not None and (step % cfg.log_every == 0 or step == cfg.steps):
             log(step, {**last, "steps_per_s": step / max(1e-9, time.perf_counter() - t0)})
         if ckpt_path is not None and (step % cfg.ckpt_every == 0 or step == cfg.steps):

@@ -25,8 +25,10 @@ echo; echo "== documents by status, latest model version =="
   "SELECT status, coalesce(error_class, '') AS error_class, count(*) AS documents, sum(n_pages) AS pages
    FROM documents WHERE model_version = (SELECT model_version FROM runs WHERE status = 'ok' ORDER BY started_at DESC LIMIT 1)
    GROUP BY ALL ORDER BY ALL"
-echo; echo "== receipts: total fields =="
+echo; echo "== receipts: amounts read (MONEY entities), largest first =="
 "$PY" -m jobs.cli query --lake "$LAKE" \
-  "SELECT regexp_extract(d.path, '[^/]+$') AS file, f.field_name, f.value, f.value_num
-   FROM fields f JOIN documents d USING (doc_id, model_version)
-   WHERE f.field_name ILIKE '%total%' ORDER BY f.value_num DESC NULLS LAST LIMIT 10"
+  "SELECT regexp_extract(d.path, '[^/]+$') AS file, count(*) AS amounts,
+          max(try_cast(split_part(e.value, ' ', 1) AS DOUBLE)) AS largest
+   FROM entities e JOIN documents d USING (doc_id, model_version)
+   WHERE e.label = 'MONEY' AND d.path LIKE '%receipt%'
+   GROUP BY 1 ORDER BY largest DESC NULLS LAST LIMIT 8"

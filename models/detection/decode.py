@@ -23,7 +23,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from models.geometry import order_quad
 from models.types import Char, Line, Page, Word
 
 MIN_SPAN = 4.0      # a word's skew is estimated only over at least this many character heights
@@ -82,9 +81,12 @@ def _word_angle(centres: np.ndarray, orientation: int, height: float) -> float:
     return base + delta if abs(delta) <= MAX_SKEW else base
 
 
-def _box_quad(box: np.ndarray, angle: float) -> np.ndarray:
-    x0, y0, x1, y1 = box
-    return order_quad(np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float32), angle)
+def _box_quads(boxes: np.ndarray, angle: float) -> np.ndarray:
+    """(k, 4) axis-aligned boxes -> (k, 4, 2) quads whose first corner is the top-left for text read at
+    `angle` (rounded to the nearest multiple of 90 degrees: the corner list TL, TR, BR, BL is rolled)."""
+    x0, y0, x1, y1 = boxes.T
+    q = np.stack([np.stack([x0, y0], 1), np.stack([x1, y0], 1), np.stack([x1, y1], 1), np.stack([x0, y1], 1)], 1)
+    return np.roll(q, -(int(round(angle / 90.0)) % 4), axis=1).astype(np.float32)
 
 
 def decode_maps(maps: dict[str, torch.Tensor], stride: int, size: tuple[int, int],
@@ -204,7 +206,8 @@ def _make_word(boxes: np.ndarray, centres: np.ndarray, scores: np.ndarray, orien
     angle = _word_angle(centres, orientation, float(np.median(sizes)))
     t = np.radians(angle)
     order = np.argsort(centres @ np.array([np.cos(t), np.sin(t)]))
-    chars = [Char("", _box_quad(boxes[k], angle), float(scores[k])) for k in order]
+    quads = _box_quads(boxes[order], angle)
+    chars = [Char("", q, float(scores[k])) for q, k in zip(quads, order)]
     corners = np.concatenate([c.quad for c in chars])
     return Word(quad=rotated_rect(corners, angle), conf=float(scores.mean()), orientation=orientation,
                 chars=chars)

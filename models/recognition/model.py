@@ -27,7 +27,7 @@ class ColumnViTSTRConfig:
     depth: int = 4
     heads: int = 4
     mlp_ratio: float = 2.0
-    max_tokens: int = 384          # crops wider than height... max_tokens * patch_width px are squashed
+    max_tokens: int = 384          # longest sequence; the predictor squashes wider crops to fit
     dropout: float = 0.1
 
     def to_dict(self) -> dict:

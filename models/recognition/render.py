@@ -8,8 +8,6 @@ Greek: scripts we flag instead of reading) for the script identifier. Everything
 from __future__ import annotations
 
 import functools
-import io
-import string
 from dataclasses import dataclass
 
 import cv2
