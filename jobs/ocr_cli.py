@@ -21,6 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--no-postocr", action="store_true", help="skip the post-OCR stages")
+    parser.add_argument("--draw", action="store_true", help="also write <stem>.png with the word boxes drawn")
 
 
 def list_images(paths: list[Path]) -> list[Path]:
@@ -61,12 +62,18 @@ def run(args) -> int:
     for path in images:
         t0 = time.perf_counter()
         try:
-            page = pipeline.run([read_rgb(path)])[0]
+            image = read_rgb(path)
+            page = pipeline.run([image])[0]
         except (OSError, ValueError) as exc:
             print(f"{path}: error: {exc}", file=sys.stderr)
             failed += 1
             continue
         page.meta["versions"] = dict(pipeline.versions)
+        if args.draw:
+            from PIL import Image
+
+            from models.draw import draw_boxes
+            Image.fromarray(draw_boxes(image, page)).save(args.out / f"{path.stem}.png")
         save_page(page, args.out / f"{path.stem}.json", image_name=path.name)
         print(f"{path} -> {args.out / (path.stem + '.json')}: {len(page.words)} words, {len(page.lines)} lines, "
               f"orientation {page.orientation}, {1000 * (time.perf_counter() - t0):.0f} ms")

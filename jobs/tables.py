@@ -24,7 +24,9 @@ _USER_METADATA = "spark.databricks.delta.commitInfo.userMetadata"
 def table_path(lake: str | Path, name: str) -> str:
     if name not in TABLES:
         raise ValueError(f"unknown table {name!r}; tables are {', '.join(TABLES)}")
-    return str(Path(lake) / name) if "://" not in str(lake) else f"{str(lake).rstrip('/')}/{name}"
+    if "://" in str(lake) or str(lake).startswith(("dbfs:", "file:")):
+        return f"{str(lake).rstrip('/')}/{name}"
+    return str(Path(lake).resolve() / name)       # Delta wants absolute local paths ("lake/x" reads as a name)
 
 
 def spark_schema(schema: pa.Schema):
