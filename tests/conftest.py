@@ -114,6 +114,17 @@ def write_archive(folder, n_good: int = 4, seed: int = 0, broken: bool = True) -
     return expected
 
 
+@pytest.fixture(autouse=True, scope="session")
+def one_torch_thread():
+    """CI and dev boxes have 2 shared cores: oversubscribed BLAS threads make model tests 10x slower."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def spark(tmp_path_factory):
     """One local[2] session with Delta for every Spark test (starting one costs ~15 s)."""

@@ -15,15 +15,6 @@ from models.recognition.sources import CropPool
 from models.recognition.training import RecognizerTrainConfig, split_pool, train_recognizer
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """The CI box and the dev box are shared: oversubscribed BLAS threads make these tests 10x slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def charset():
     return Charset.default()

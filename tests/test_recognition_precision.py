@@ -9,15 +9,6 @@ from models.recognition.model import ColumnViTSTR, ColumnViTSTRConfig
 from models.recognition.predictor import RecognitionPredictor, cpu_has_bf16, quantize_int8
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """The CI box and the dev box are shared: oversubscribed BLAS threads make these tests 10x slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def setup():
     torch.manual_seed(0)

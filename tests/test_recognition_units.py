@@ -11,15 +11,6 @@ from models.recognition.predictor import RecognitionPredictor
 from models.synth.charset import HANGUL_KSX1001
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """The CI box and the dev box are shared: oversubscribed BLAS threads make these tests 10x slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def charset():
     return Charset.default()

@@ -12,14 +12,6 @@ from models.script_id.training import confusion
 from models.types import SCRIPTS, Page, Word
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def test_masked_pooling_averages_only_valid_columns():
     model = ScriptCNN().eval()
     model.stages, model.stride, model.head = torch.nn.Identity(), 1, torch.nn.Identity()   # expose the pooling
