@@ -25,7 +25,7 @@ def test_default_stages_identify_rendered_template_instances():
     from models.synth.templates import load_templates, render_template_instance
     rng = np.random.default_rng(7)
     stages = default_stages(use_tagger=False)
-    assert len(stages) == 3
+    assert len(stages) == 4
     for spec in load_templates().values():
         _img, gt = render_template_instance(spec, rng, dpi=100)
         page = _strip(gt)

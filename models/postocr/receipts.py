@@ -8,10 +8,15 @@ Rules over the page's lines (in reading order) and the entities found on them:
     date     the first DATE entity, as written;
     total    the amount on (or right after) the strongest "total" key line, as written.
 Fields are returned as written on the page (what SROIE scores); `normalised_fields` adds ISO / decimal forms.
+
+`ReceiptFields` is the pipeline stage: on a page no template matched that looks like a receipt (it has both a
+date and a total-like amount), it fills `page.fields` with what `receipt_fields` finds and records
+`page.meta["fields_source"] = "receipt_rules"`; template-matched pages and other pages are left as they are.
 """
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -159,3 +164,25 @@ def normalised_fields(fields: dict[str, str]) -> dict[str, str]:
     if "total" in fields and normalize_amount(fields["total"]):
         out["total"] = normalize_amount(fields["total"])
     return out
+
+
+def looks_like_receipt(fields: dict[str, str]) -> bool:
+    """A page is receipt-like when the rules found both a date and a total-like amount on it."""
+    return bool(fields.get("date")) and bool(fields.get("total"))
+
+
+@dataclass(frozen=True)
+class ReceiptFields:
+    """Stage: template-free key fields (company, date, address, total) for receipt-like pages that no
+    template matched. Runs after TemplateMatcher; a page with a `template_id` keeps its fields untouched,
+    and `template_id` stays None on the pages this stage fills."""
+
+    def __call__(self, page: Page) -> Page:
+        if page.template_id is not None:
+            return page
+        fields = receipt_fields(page)
+        if not looks_like_receipt(fields):
+            return page
+        page.fields.update(fields)
+        page.meta["fields_source"] = "receipt_rules"
+        return page
