@@ -95,3 +95,12 @@ def test_shipped_tagger_on_a_rendered_page():
     _img, gt = render_page(np.random.default_rng(31337), kind="invoice", lang="mixed", rotate=False, degrade=False)
     page = EntityTagger(tagger=tagger)(Clusterer()(_strip(gt)))
     assert entity_prf(page, gt)["ALL"].f1 > 0.8
+
+
+def test_default_stages_fill_receipt_fields_on_unmatched_receipts():
+    from tests.test_postocr_receipts import receipt
+    page = receipt()
+    for st in default_stages(use_tagger=False):
+        page = st(page)
+    assert page.template_id is None and page.meta["fields_source"] == "receipt_rules"
+    assert set(page.fields) == {"company", "address", "date", "total"} and page.fields["total"] == "17.50"
