@@ -186,24 +186,11 @@ def bench_templates(n: int, seed: int) -> None:
 
 
 def ocr_noise(page, rng, rate: float):
-    """Simulated recognition errors: each character replaced (by a look-alike or a random character)
-    or dropped with probability `rate`."""
-    look = {"0": "O", "O": "0", "1": "l", "l": "1", "5": "S", "S": "5", "8": "B", "B": "8", "-": "~", ".": ",",
-            ",": ".", "2": "Z", "6": "b", "이": "01", "ㅇ": "o"}
-    for w in page.words:
-        out = []
-        for ch in w.text:
-            r = rng.random()
-            if r < rate * 0.6:
-                out.append(look.get(ch, ch))
-            elif r < rate * 0.8:
-                out.append(chr(rng.integers(0x61, 0x7B)))
-            elif r < rate:
-                continue
-            else:
-                out.append(ch)
-        w.text = "".join(out) or w.text
-    return page
+    """Simulated recognition errors (models.postocr.tagger.simulate_ocr_errors) with two Korean look-alikes
+    added to the tagger's training noise, so the benchmark's noise is not exactly what the tagger saw."""
+    from models.postocr.tagger import LOOK_ALIKES, simulate_ocr_errors
+
+    return simulate_ocr_errors(page, rng, rate, look={**LOOK_ALIKES, "이": "01", "ㅇ": "o"})
 
 
 def bench_entities(n: int, seed: int, noise: float = 0.0, use_tagger: bool = True) -> None:

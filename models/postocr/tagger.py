@@ -179,11 +179,14 @@ class WordTagger:
         return out
 
 
-def simulate_ocr_errors(page: Page, rng: np.random.Generator, rate: float) -> Page:
+LOOK_ALIKES = {"0": "O", "O": "0", "1": "l", "l": "1", "5": "S", "S": "5", "8": "B", "B": "8", "-": "~", ".": ",",
+               ",": ".", "2": "Z", "6": "b"}
+
+
+def simulate_ocr_errors(page: Page, rng: np.random.Generator, rate: float,
+                        look: dict[str, str] = LOOK_ALIKES) -> Page:
     """Each character replaced by a look-alike (60%), a random letter (20%) or dropped (20%) with
     probability `rate`; in place."""
-    look = {"0": "O", "O": "0", "1": "l", "l": "1", "5": "S", "S": "5", "8": "B", "B": "8", "-": "~", ".": ",",
-            ",": ".", "2": "Z", "6": "b"}
     for w in page.words:
         out = []
         for ch in w.text:
