@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from models.types import Char, Line, Page, Word
+from models.unionfind import DisjointSets
 
 MIN_SPAN = 4.0      # a word's skew is estimated only over at least this many character heights
 MAX_SKEW = 15.0     # degrees
@@ -228,13 +229,7 @@ def group_lines(page: Page, cfg: DecodeConfig = DecodeConfig()) -> None:
     across the reading direction and are close along it; words are reordered line by line, reading order."""
     n = len(page.words)
     ext = [_frame(w) for w in page.words]
-    parent = list(range(n))
-
-    def find(a: int) -> int:
-        while parent[a] != a:
-            parent[a] = parent[parent[a]]
-            a = parent[a]
-        return a
+    sets = DisjointSets(n)
 
     if n > 1:
         e = np.asarray(ext)                                   # (n, 4) u0, u1, v0, v1
@@ -245,10 +240,10 @@ def group_lines(page: Page, cfg: DecodeConfig = DecodeConfig()) -> None:
         join = ((o[:, None] == o[None, :]) & (overlap >= cfg.line_overlap * np.minimum(h[:, None], h[None, :]))
                 & (gap <= cfg.line_gap * np.maximum(h[:, None], h[None, :])))
         for a, b in zip(*np.nonzero(np.triu(join, 1))):
-            parent[find(int(a))] = find(int(b))
+            sets.union(int(a), int(b))
     groups: dict[int, list[int]] = {}
     for a in range(n):
-        groups.setdefault(find(a), []).append(a)
+        groups.setdefault(sets.find(a), []).append(a)
     # reading order: lines by their position across the reading direction, words along it
     lines = sorted(groups.values(), key=lambda g: (min(ext[i][2] for i in g), min(ext[i][0] for i in g)))
     words, out_lines = [], []

@@ -26,6 +26,7 @@ import numpy as np
 
 from models.geometry import quad_angle, union_quad
 from models.types import Block, Line, Page
+from models.unionfind import DisjointSets
 
 
 @dataclass(frozen=True)
@@ -147,13 +148,7 @@ def group_blocks(line_boxes: np.ndarray, line_h: np.ndarray, cfg: ClusterConfig,
     nwords = line_words or [1] * n
     tabular = {j for row in rows if len(row) > 1 and not all(nwords[k] >= cfg.prose_words for k in row)
                for j in row if line_boxes[j, 2] - line_boxes[j, 0] < cfg.short_line * text_w}
-    parent = list(range(n))
-
-    def find(a: int) -> int:
-        while parent[a] != a:
-            parent[a] = parent[parent[a]]
-            a = parent[a]
-        return a
+    sets = DisjointSets(n)
 
     # paragraphs: a line joins the nearest line above it that it overlaps
     for j in range(n):
@@ -175,7 +170,7 @@ def group_blocks(line_boxes: np.ndarray, line_h: np.ndarray, cfg: ClusterConfig,
             if best_gap is None or gap < best_gap:
                 best, best_gap = i, gap
         if best is not None:
-            parent[find(j)] = find(best)
+            sets.union(j, best)
     # tables: consecutive rows holding tabular lines, close and overlapping in x
     tab_rows = [r for r, row in enumerate(rows) if any(j in tabular for j in row)]
     for r0, r1 in zip(tab_rows, tab_rows[1:]):
@@ -183,14 +178,14 @@ def group_blocks(line_boxes: np.ndarray, line_h: np.ndarray, cfg: ClusterConfig,
         b = _union(line_boxes, [j for j in rows[r1] if j in tabular])
         h = float(np.median(line_h[[j for j in rows[r1] if j in tabular]]))
         if b[1] - a[3] <= cfg.table_row_gap * h and _h_overlap(a, b) > 0.3:
-            parent[find(min(j for j in rows[r1] if j in tabular))] = find(min(j for j in rows[r0] if j in tabular))
+            sets.union(min(j for j in rows[r1] if j in tabular), min(j for j in rows[r0] if j in tabular))
     for row in rows:                       # the tabular lines of one row belong together
         tl = [j for j in row if j in tabular]
         for j in tl[1:]:
-            parent[find(j)] = find(tl[0])
+            sets.union(j, tl[0])
     groups: dict[int, list[int]] = {}
     for j in range(n):
-        groups.setdefault(find(j), []).append(j)
+        groups.setdefault(sets.find(j), []).append(j)
     blocks = []
     for members in groups.values():
         kind = "table" if any(j in tabular for j in members) else "text"
