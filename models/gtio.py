@@ -91,13 +91,17 @@ def page_from_dict(d: dict) -> Page:
                 meta={k: v for k, v in d.items() if k not in known})
 
 
-def load_page(path: str | Path) -> Page:
+def read_json(path: str | Path):
+    """Parse a UTF-8 JSON file; ValueError (naming the file) when it is not valid JSON."""
     path = Path(path)
     try:
-        d = json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path}: not valid JSON: {exc}") from exc
-    return page_from_dict(d)
+
+
+def load_page(path: str | Path) -> Page:
+    return page_from_dict(read_json(path))
 
 
 def save_page(page: Page, path: str | Path, image_name: str | None = None) -> None:

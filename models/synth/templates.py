@@ -19,12 +19,12 @@ JSON shape (see models/templates/*.json):
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from models.gtio import read_json
 from models.synth.content import Content, EntityText
 from models.synth.fonts import FontSet, load_fonts
 from models.synth.render import PageCanvas, Span, Style
@@ -184,12 +184,7 @@ def _box_or_line(value, where: str) -> tuple[float, float, float, float]:
 
 
 def load_template(path: str | Path) -> TemplateSpec:
-    path = Path(path)
-    try:
-        d = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: not valid JSON: {exc}") from exc
-    return TemplateSpec.from_dict(d)
+    return TemplateSpec.from_dict(read_json(path))
 
 
 def load_templates(directory: str | Path = TEMPLATE_DIR) -> dict[str, TemplateSpec]:
