@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from models.detection.model import Detector, count_parameters  # noqa: E402
 from models.detection.predictor import DetectionPredictor  # noqa: E402
+from models.precision import autocast  # noqa: E402
 from models.weights import WEIGHTS_DIR  # noqa: E402
 
 
@@ -50,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--precision", default="auto", help="fp32 | bf16 | fp16 | auto (models.precision)")
     ap.add_argument("--batch", type=int, default=1, help="pages per detect call")
     ap.add_argument("--image", default=None)
     ap.add_argument("--width", type=int, default=1700)
@@ -57,10 +59,10 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     try:
-        pred = DetectionPredictor.from_weights("detector", args.weights_dir, args.device)
+        pred = DetectionPredictor.from_weights("detector", args.weights_dir, args.device, args.precision)
     except FileNotFoundError:
         print("no shipped detector weights: timing an untrained network", file=sys.stderr)
-        pred = DetectionPredictor(Detector(), device=args.device)
+        pred = DetectionPredictor(Detector(), device=args.device, precision=args.precision)
     page = bench_page(args.image, (args.width, args.height))
     pages = [page] * args.batch
     base_mb = _peak_mb()
@@ -73,18 +75,18 @@ def main(argv: list[str] | None = None) -> int:
         cpus.append((time.process_time() - c0) * 1000 / args.batch)
         arrays = [pred._prepare(p)[0] for p in pages]
         x = pred._batch_tensor(arrays)
-        with torch.inference_mode():
+        with torch.inference_mode(), autocast(pred.precision, pred.device):
             if args.device.startswith("cuda"):
                 torch.cuda.synchronize()
             t0 = time.perf_counter()
-            pred.model(x)
+            pred.net(x)
             if args.device.startswith("cuda"):
                 torch.cuda.synchronize()
             nets.append((time.perf_counter() - t0) * 1000 / args.batch)
     ms = statistics.median(totals)
     print(json.dumps({
         "page": f"{args.width}x{args.height}", "max_side": pred.config.max_side, "threads": args.threads,
-        "device": args.device, "batch": args.batch, "ms_per_page": round(ms, 1),
+        "device": args.device, "precision": pred.precision, "batch": args.batch, "ms_per_page": round(ms, 1),
         "cpu_ms_per_page": round(statistics.median(cpus), 1),
         "network_ms_per_page": round(statistics.median(nets), 1), "pages_per_s": round(1000 / ms, 2),
         "words": len(out[0].words), "params": count_parameters(pred.model), "version": pred.version,

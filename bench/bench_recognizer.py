@@ -29,7 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from models.recognition.evaluate import scores_by_script  # noqa: E402
-from models.recognition.predictor import RecognitionPredictor, cpu_has_bf16  # noqa: E402
+from models.precision import cpu_has_bf16  # noqa: E402
+from models.recognition.predictor import RecognitionPredictor  # noqa: E402
 from models.weights import WEIGHTS_DIR  # noqa: E402
 
 CACHE = ROOT / ".cache" / "recognizer"

@@ -147,7 +147,7 @@ def registry_tags(weights_dir: Path | None) -> dict[str, str]:
     from models.weights import WEIGHTS_DIR
 
     try:
-        digest = registry.weights_digest(registry.shipped_weights(weights_dir or WEIGHTS_DIR))
+        digest = registry.weights_digest(weights_dir or WEIGHTS_DIR)
     except FileNotFoundError:
         return {}
     return {"weights_digest": digest,

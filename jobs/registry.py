@@ -4,7 +4,8 @@ Registered models (one version per distinct set of weights):
     lakeocr-pipeline           the whole pipeline as a pyfunc (jobs/pyfunc_model.py), artifact `weights/`
     lakeocr-<weights name>     one per component (detector, script_id, recognizer_<script>, ...): the .pt
                                and its .json, tagged with the weights' sha256
-A pipeline version is tagged with `weights_digest` (bootstrap is idempotent: the same weights register
+A pipeline version is tagged with `weights_digest` (over every .pt's sha256 *and* its .json recipe, so a
+changed threshold or crop margin is a new version too; bootstrap is idempotent: the same files register
 nothing new), `component_versions` (stage -> first 12 hex of sha256, what the rows are stamped with) and
 `component_model_versions` (stage -> registry version of the component model).
 
@@ -54,8 +55,13 @@ def shipped_weights(weights_dir: str | Path) -> dict[str, str]:
     return found
 
 
-def weights_digest(shas: dict[str, str]) -> str:
-    return hashlib.sha256(json.dumps(sorted(shas.items())).encode()).hexdigest()
+def weights_digest(weights_dir: str | Path) -> str:
+    """One digest of the shipped weights and their recipes: the .json holds the .pt's sha256 and everything
+    inference reads besides the tensors (thresholds, normalisation, crop margin), so both are covered."""
+    weights_dir = Path(weights_dir)
+    parts = [(name, sha, hashlib.sha256((weights_dir / f"{name}.json").read_bytes()).hexdigest())
+             for name, sha in shipped_weights(weights_dir).items()]
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
 
 def component_versions(shas: dict[str, str]) -> dict[str, str]:
@@ -132,7 +138,7 @@ def bootstrap(weights_dir: str | Path, alias: str = CHAMPION, log: Callable[[str
 
     client = mlflow_client()
     shas = shipped_weights(weights_dir)
-    digest = weights_digest(shas)
+    digest = weights_digest(weights_dir)
     version = find_version(digest, client)
     if version is None:
         use_experiment(client)

@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 
 from models.engine import TrainConfig, train
-from models.recognition.data import CropSpec
+from models.recognition.data import WORD_CROP_PAD, CropSpec
 from models.script_id.model import ScriptCNN, ScriptCNNConfig
 from models.weights import WEIGHTS_DIR, save_weights
 
@@ -49,7 +49,7 @@ def run(args) -> int:
 
         summary = train(model, st.batches(st.sampler("train", args.engine), spec, args.batch_size, args.seed), tcfg,
                         ckpt_path=args.ckpt, log=log_print, step_fn=st.script_step)
-        config = {"architecture": {"name": "ScriptCNN", **cfg.to_dict()}, "input": spec.to_dict(),
+        config = {"architecture": {"name": "ScriptCNN", **cfg.to_dict()}, "input": {**spec.to_dict(), "crop_pad": WORD_CROP_PAD},
                   "trained_steps": summary["step"], "mix": st.MIX}
         pt = save_weights(args.name, model.state_dict(), config, args.weights_dir)
         mlflow.log_artifact(str(pt))

@@ -4,7 +4,9 @@
     -> post-OCR stages (clustering, entities, templates), each `Page -> Page`
 
 Stages are duck-typed by the protocols below; `versions` says which weights made the output, so a cache
-on an executor can key the whole pipeline by them.
+on an executor can key the whole pipeline by them. A reader (script id, recognizer) may carry `crop_pad`:
+the margin, as a fraction of the word's height on every side, it was trained to see around a word (its
+weights' JSON recipe says it; 0 = the detector's quad as is). Word crops are cut once per distinct margin.
 """
 from __future__ import annotations
 
@@ -23,11 +25,15 @@ class Detector(Protocol):
 
 
 class ScriptIdentifier(Protocol):
+    crop_pad: float
+
     def classify(self, crops: Sequence[np.ndarray]) -> list[tuple[str, float]]:
         """(script, confidence) per upright word crop."""
 
 
 class Recognizer(Protocol):
+    crop_pad: float
+
     def recognize(self, crops: Sequence[np.ndarray]) -> list[tuple[str, float]]:
         """(text, confidence) per upright word crop."""
 
@@ -59,9 +65,16 @@ class Pipeline:
     def _read_words(self, image: np.ndarray, page: Page) -> None:
         if not page.words or not (self.recognizers or self.script_id):
             return
-        crops = [crop_quad(image, w.quad, height=self.crop_height) for w in page.words]
+        by_pad: dict[float, list[np.ndarray]] = {}
+
+        def crops_for(reader) -> list[np.ndarray]:
+            pad = float(getattr(reader, "crop_pad", 0.0))
+            if pad not in by_pad:
+                by_pad[pad] = [crop_quad(image, w.quad, height=self.crop_height, pad=pad) for w in page.words]
+            return by_pad[pad]
+
         if self.script_id is not None:
-            for w, (script, _conf) in zip(page.words, self.script_id.classify(crops)):
+            for w, (script, _conf) in zip(page.words, self.script_id.classify(crops_for(self.script_id))):
                 w.script = script
         by_model: dict[str, list[int]] = {}
         for i, w in enumerate(page.words):
@@ -69,6 +82,7 @@ class Pipeline:
             if key in self.recognizers:
                 by_model.setdefault(key, []).append(i)
         for key, idx in by_model.items():
+            crops = crops_for(self.recognizers[key])
             results = self.recognizers[key].recognize([crops[i] for i in idx])
             for i, (text, conf) in zip(idx, results):
                 page.words[i].text, page.words[i].conf = text, float(conf)

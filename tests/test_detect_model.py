@@ -18,3 +18,22 @@ def test_default_model_is_small_and_pads_to_its_deepest_stride():
     assert 100_000 < count_parameters(Detector(cfg)) < 3_000_000
     assert cfg.pad_multiple == 32 and cfg.stride == 4
     assert DetectorConfig.from_dict(cfg.to_dict()) == cfg
+
+
+def test_fused_inference_copy_matches_and_leaves_the_model_alone():
+    from models.detection.model import fused_for_inference
+    torch.manual_seed(0)
+    model = Detector(DetectorConfig(widths=(8, 16, 16, 32, 32), blocks=(1, 1, 1, 1), fpn_width=16))
+    for m in model.modules():            # non-trivial running statistics, as after training
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+    model.eval()
+    fused = fused_for_inference(model)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fused.modules())
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())
+    x = torch.randn(2, 1, 64, 96)
+    with torch.inference_mode():
+        a, b = model(x), fused(x)
+    for name in HEADS:
+        torch.testing.assert_close(a[name], b[name], atol=1e-4, rtol=1e-4)

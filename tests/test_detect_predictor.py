@@ -120,3 +120,23 @@ def test_flip_classifier_ships_inside_the_detector_weights_and_turns_pages(tmp_p
     back = flip_word(word)
     np.testing.assert_allclose(back.quad, word.quad[[2, 3, 0, 1]])
     assert back.orientation == a.orientation and len(back.chars) == len(word.chars)
+
+
+@pytest.mark.parametrize("precision", ["int8", "fp16", "half"])
+def test_precisions_the_detector_cannot_run_on_cpu_are_refused(precision):
+    with pytest.raises(ValueError, match="precision|fp16"):
+        DetectionPredictor(Detector(TINY), precision=precision)
+
+
+def test_bf16_finds_the_same_words_as_fp32_with_the_shipped_weights():
+    from models.detection.toy import render_toy_page
+    from models.eval.metrics import match_quads
+    from models.precision import cpu_has_bf16
+    if not cpu_has_bf16():
+        pytest.skip("CPU without native bf16")
+    page, gt = render_toy_page(np.random.default_rng(3), 640, 480, font_px=(18, 28))
+    fp32 = DetectionPredictor.from_weights("detector", precision="fp32").detect([page])[0]
+    bf16 = DetectionPredictor.from_weights("detector", precision="bf16").detect([page])[0]
+    assert len(fp32.words) >= 0.8 * len(gt.words)
+    pairs = match_quads([w.quad for w in bf16.words], [w.quad for w in fp32.words], 0.8)
+    assert len(pairs) >= 0.95 * max(len(fp32.words), len(bf16.words))

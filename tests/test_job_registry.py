@@ -55,6 +55,17 @@ def test_new_weights_are_a_new_version_and_promote_moves_the_alias(registry, tmp
         registry.resolve("challenger")
 
 
+def test_a_changed_recipe_with_the_same_tensors_is_a_new_version(registry, tmp_path):
+    w = _weights(tmp_path / "w", 0.0)
+    v1 = registry.bootstrap(w, log=lambda s: None)
+    recipe = w / "recognizer_hangul.json"
+    config = json.loads(recipe.read_text())
+    recipe.write_text(json.dumps({**config, "input": {"crop_pad": 0.12}}))     # same .pt, new margin
+    v2 = registry.bootstrap(w, log=lambda s: None)
+    assert v2.version == "2" and v2.component_versions == v1.component_versions
+    assert registry.bootstrap(w, log=lambda s: None) == v2
+
+
 def test_registry_source_ships_exactly_the_registered_weights(registry, tmp_path):
     w1 = _weights(tmp_path / "w1", 0.0)
     ref = registry.bootstrap(w1, log=lambda s: None)

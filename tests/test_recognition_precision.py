@@ -6,7 +6,8 @@ import torch
 from models.recognition.charset import Charset
 from models.recognition.data import pad_batch
 from models.recognition.model import ColumnViTSTR, ColumnViTSTRConfig
-from models.recognition.predictor import RecognitionPredictor, cpu_has_bf16, quantize_int8
+from models.precision import cpu_has_bf16
+from models.recognition.predictor import RecognitionPredictor, quantize_int8
 
 
 @pytest.fixture(scope="module")

@@ -139,6 +139,9 @@ def test_weights_round_trip_and_version(tmp_path, charset):
     pt = save_weights("recognizer", model.state_dict(), weights_config(cfg, model, charset), tmp_path)
     pred = RecognitionPredictor.from_weights("recognizer", tmp_path, precision="fp32")
     assert pred.version == sha256_file(pt)[:12] and pred.charset == charset
+    from models.recognition.data import WORD_CROP_PAD
+    assert pred.crop_pad == WORD_CROP_PAD > 0       # the margin it trained with travels in the recipe
+    assert RecognitionPredictor(model, charset, precision="fp32").crop_pad == 0.0
     crops = [np.full((32, 50), 255, np.uint8)]
     direct = RecognitionPredictor(model, charset, precision="fp32").recognize(crops)
     assert pred.recognize(crops) == direct

@@ -91,11 +91,21 @@ def test_pipeline_routes_each_crop_to_its_script_model():
     assert all(shape[0] == 32 for r in recs.values() for shape in r.seen)
 
 
+def test_each_reader_gets_word_crops_with_its_own_margin():
+    padded = Tagger("P")
+    padded.crop_pad = 0.25          # a recognizer trained on crops with a margin of 1/4 of the word height
+    pipe = Pipeline(detector=BoxDetector(), script_id=ByPosition(), recognizers={"*": padded})
+    page = pipe.run([render_page()])[0]
+    assert [w.script for w in page.words] == ["hangul", "latin", "digits", "other"]   # unpadded crops
+    expected = [round((b[2] - b[0] + 0.5 * (b[3] - b[1])) * 32 / (1.5 * (b[3] - b[1]))) for _, _, b in WORDS]
+    assert [shape[1] for shape in padded.seen] == expected
+
+
 def test_script_weights_round_trip(tmp_path):
     from models.weights import save_weights, sha256_file
     model = ScriptCNN().eval()
     pt = save_weights("script_id", model.state_dict(), {"architecture": model.cfg.to_dict()}, tmp_path)
     pred = ScriptPredictor.from_weights("script_id", tmp_path)
-    assert pred.version == sha256_file(pt)[:12]
+    assert pred.version == sha256_file(pt)[:12] and pred.crop_pad == 0.0     # a recipe without a margin
     crops = [np.random.default_rng(0).integers(0, 256, (32, 70), dtype=np.uint8)]
     np.testing.assert_allclose(pred.probabilities(crops), ScriptPredictor(model).probabilities(crops), atol=1e-6)

@@ -4,8 +4,10 @@ On a Spark GPU executor each task is given GPU addresses (`spark.task.resource.g
 uses the first one it was given. Without a task context (tests, a plain Python loop) it uses `cuda:0` when
 CUDA is present, else the CPU.
 
-Precision: "auto" = fp16 autocast on GPU, fp32 on CPU; "bf16" = bfloat16 autocast (CPU or GPU);
-"int8" = dynamic int8 quantisation of Linear/LSTM/GRU layers (CPU only); "fp32" = nothing changed.
+Precision (a context around the whole pipeline): "auto" = fp16 autocast on GPU, nothing added on CPU, where
+the predictors choose their own (models.precision: bf16 on a CPU with native bf16 for the detector and the
+recognizer); "bf16" = bfloat16 autocast (CPU or GPU); "int8" = dynamic int8 quantisation of
+Linear/LSTM/GRU layers (CPU only); "fp32" = nothing added.
 """
 from __future__ import annotations
 

@@ -14,6 +14,11 @@ import numpy as np
 import torch
 
 DARK_BACKGROUND = 100    # a crop whose median gray level is below this is light text on dark: flipped
+# Margin around a detected word quad, as a fraction of its height on every side, that word readers trained
+# on rendered crops (ink box + 0.02-0.25 of the font size, models.synth.crops) expect. Chosen on held-out
+# synthetic pages (detector boxes, word exact match 0.109 at 0 -> 0.231 at 0.08, ~0.25 at 0.12-0.15).
+# Written into the weights' JSON recipe ("input"."crop_pad"); weights without it are read with 0.
+WORD_CROP_PAD = 0.12
 
 
 @dataclass(frozen=True)

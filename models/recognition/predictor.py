@@ -8,39 +8,18 @@ bf16 support, else int8.
 """
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 import torch
 
+from models.precision import autocast, resolve_precision
 from models.recognition.charset import Charset
 from models.recognition.data import CropSpec, normalize_crop, pad_batch, width_buckets
 from models.recognition.decode import ctc_greedy
 from models.recognition.model import ColumnViTSTR, ColumnViTSTRConfig
 from models.weights import WEIGHTS_DIR, load_weights
-
-PRECISIONS = ("auto", "fp32", "bf16", "fp16", "int8")
-
-
-def cpu_has_bf16() -> bool:
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
-        return False
-
-
-def resolve_precision(precision: str, device: torch.device) -> str:
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-    if precision == "auto":
-        return "fp16" if device.type == "cuda" else ("bf16" if cpu_has_bf16() else "int8")
-    if precision == "int8" and device.type != "cpu":
-        raise ValueError("int8 dynamic quantisation runs on CPU only")
-    if precision == "fp16" and device.type != "cuda":
-        raise ValueError("fp16 autocast needs CUDA; use bf16 or int8 on CPU")
-    return precision
 
 
 def quantize_int8(model: torch.nn.Module) -> torch.nn.Module:
@@ -60,12 +39,14 @@ def model_config_from(config: dict) -> ColumnViTSTRConfig:
 
 class RecognitionPredictor:
     def __init__(self, model: ColumnViTSTR, charset: Charset, spec: CropSpec | None = None, device: str = "cpu",
-                 precision: str = "auto", batch_size: int = 128, version: str = "unversioned"):
+                 precision: str = "auto", batch_size: int = 128, version: str = "unversioned",
+                 crop_pad: float = 0.0):
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1")
         self.device = torch.device(device)
-        self.precision = resolve_precision(precision, self.device)
+        self.precision = resolve_precision(precision, self.device, cpu_fallback="int8")
         self.charset, self.batch_size, self.version = charset, batch_size, version
+        self.crop_pad = float(crop_pad)     # margin around a word quad the model was trained on (Pipeline)
         self.spec = spec or CropSpec(height=model.cfg.height, patch_width=model.cfg.patch_width,
                                      max_width=model.cfg.max_tokens * model.cfg.patch_width)
         model = model.eval()
@@ -79,13 +60,7 @@ class RecognitionPredictor:
         model.load_state_dict(state)
         spec = CropSpec(**{k: config["input"][k] for k in ("height", "patch_width", "max_width")})
         return cls(model, Charset(config["charset"]), spec, device, precision, batch_size,
-                   version=config["sha256"][:12])
-
-    def _autocast(self):
-        if self.precision in ("bf16", "fp16"):
-            dtype = torch.bfloat16 if self.precision == "bf16" else torch.float16
-            return torch.autocast(self.device.type, dtype=dtype)
-        return contextlib.nullcontext()
+                   version=config["sha256"][:12], crop_pad=config["input"].get("crop_pad", 0.0))
 
     def recognize(self, crops: Sequence[np.ndarray]) -> list[tuple[str, float]]:
         """(text, confidence in [0, 1]) per crop, in input order. Raises ValueError on a non-uint8 or
@@ -95,7 +70,7 @@ class RecognitionPredictor:
         norm = [normalize_crop(c, self.spec) for c in crops]
         out: list[tuple[str, float] | None] = [None] * len(norm)
         dev = torch.device("cpu") if self.precision == "int8" else self.device
-        with torch.inference_mode(), self._autocast():
+        with torch.inference_mode(), autocast(self.precision, self.device):
             for idx in width_buckets([c.shape[1] for c in norm], self.batch_size):
                 images, widths = pad_batch([norm[i] for i in idx], self.spec.patch_width)
                 logits, lengths = self.model(images.to(dev), widths.to(dev))

@@ -18,7 +18,7 @@ import torch
 
 from models.engine import LogFn, TrainConfig, train
 from models.recognition.charset import Charset
-from models.recognition.data import CropSpec
+from models.recognition.data import WORD_CROP_PAD, CropSpec
 from models.recognition.model import ColumnViTSTR, ColumnViTSTRConfig
 from models.recognition.phases import FixMatch, SeqCLR, SeqCLRModel, SupervisedCTC
 from models.recognition.sources import CropPool, Source, labelled_batches, merged, unlabelled_batches, word_source
@@ -142,5 +142,5 @@ def weights_config(cfg: RecognizerTrainConfig, model: ColumnViTSTR, charset: Cha
     spec = CropSpec(height=cfg.height, patch_width=cfg.patch_width,
                     max_width=model.cfg.max_tokens * model.cfg.patch_width)
     return {"architecture": {"name": "ColumnViTSTR", **model.cfg.to_dict()},
-            "input": spec.to_dict(), "charset": charset.characters, "decoder": "ctc-greedy, blank=0",
+            "input": {**spec.to_dict(), "crop_pad": WORD_CROP_PAD}, "charset": charset.characters, "decoder": "ctc-greedy, blank=0",
             "training": dataclasses.asdict(cfg), **(extra or {})}

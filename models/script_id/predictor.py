@@ -17,12 +17,14 @@ from models.weights import WEIGHTS_DIR, load_weights
 
 
 class ScriptPredictor:
-    def __init__(self, model: ScriptCNN, device: str = "cpu", batch_size: int = 256, version: str = "unversioned"):
+    def __init__(self, model: ScriptCNN, device: str = "cpu", batch_size: int = 256, version: str = "unversioned",
+                 crop_pad: float = 0.0):
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1")
         self.device = torch.device(device)
         self.model = model.eval().to(self.device)
         self.batch_size, self.version = batch_size, version
+        self.crop_pad = float(crop_pad)     # margin around a word quad the model was trained on (Pipeline)
         self.spec = CropSpec(height=model.cfg.height, patch_width=model.stride, max_width=model.cfg.max_width)
 
     @classmethod
@@ -34,7 +36,8 @@ class ScriptPredictor:
                               max_width=arch["max_width"])
         model = ScriptCNN(cfg)
         model.load_state_dict(state)
-        return cls(model, device, batch_size, version=config["sha256"][:12])
+        return cls(model, device, batch_size, version=config["sha256"][:12],
+                   crop_pad=config.get("input", {}).get("crop_pad", 0.0))
 
     def probabilities(self, crops: Sequence[np.ndarray]) -> np.ndarray:
         """(N, n_classes) softmax probabilities in input order; ValueError on a malformed crop."""
