@@ -4,6 +4,8 @@
     python -m bench.bench_postocr sroie     # company/date/address/total F1 from GT lines
     python -m bench.bench_postocr entities  # entity P/R/F1 per type on synthetic held-out pages
     python -m bench.bench_postocr templates # template identification / field exact match
+    python -m bench.bench_postocr templates --e2e --pages 30   # ... end to end: the shipped pipeline reads
+                                                               # the rendered image (detector + recognizer)
     python -m bench.bench_postocr clustering  # line / block grouping on synthetic pages
 
 Nothing here is tuned per image: the stages run with their default configs.
@@ -97,15 +99,16 @@ def bench_sroie(root: Path) -> None:
 
 
 
-def synth_pages(n: int, seed: int, rotate: bool = True, degrade: bool = True):
-    """n synthetic pages (all kinds in turn, mixed languages) with exact GT; images are dropped."""
+def synth_pages(n: int, seed: int, rotate: bool = True, degrade: bool = True, with_images: bool = False):
+    """n synthetic pages (all kinds in turn, mixed languages) with exact GT; (image, page) pairs with
+    `with_images`, else the pages alone."""
     import numpy as np
     from models.synth.pages import PAGE_KINDS, render_page
     rng = np.random.default_rng(seed)
     for k in range(n):
-        _img, page = render_page(rng, kind=PAGE_KINDS[k % len(PAGE_KINDS)], lang="mixed",
-                                 rotate=rotate, degrade=degrade)
-        yield page
+        img, page = render_page(rng, kind=PAGE_KINDS[k % len(PAGE_KINDS)], lang="mixed",
+                                rotate=rotate, degrade=degrade)
+        yield (img, page) if with_images else page
 
 
 def _pairs_same(groups: list[list[int]]) -> set[tuple[int, int]]:
@@ -142,25 +145,34 @@ def bench_clustering(n: int, seed: int) -> None:
 
 
 
-def bench_templates(n: int, seed: int) -> None:
+def bench_templates(n: int, seed: int, e2e: bool = False) -> None:
     """Identification on template instances (each shipped spec in turn), false matches on synthetic pages
-    of every other kind, and field exact match (text read from GT words vs the rendered values)."""
+    of every other kind, and field exact match against the rendered values: the text read from GT words,
+    or with `e2e` the shipped pipeline (models.zoo) reading the rendered image itself."""
     import numpy as np
     from models.postocr.cluster import Clusterer
     from models.postocr.templates import TemplateMatcher
     from models.synth.templates import load_templates, render_template_instance
     specs = load_templates()
     cluster, matcher = Clusterer(), TemplateMatcher(specs)
+    if e2e:
+        from models.zoo import load_pipeline
+        pipeline = load_pipeline()
+
+        def read(img, gt):
+            return pipeline.run([img])[0]
+    else:
+        def read(img, gt):
+            return matcher(cluster(_strip(gt)))
     rng = np.random.default_rng(seed)
     ident = fields_ok = fields_n = 0
     t_match = 0.0
     misses: list[str] = []
     for k in range(n):
         spec = list(specs.values())[k % len(specs)]
-        _img, gt = render_template_instance(spec, rng)
-        page = cluster(_strip(gt))
+        img, gt = render_template_instance(spec, rng)
         t0 = time.perf_counter()
-        matcher(page)
+        page = read(img, gt)
         t_match += time.perf_counter() - t0
         ident += page.template_id == spec.id
         if page.template_id == spec.id:
@@ -173,14 +185,15 @@ def bench_templates(n: int, seed: int) -> None:
         else:
             fields_n += len(gt.fields)
     false = 0
-    for page in synth_pages(n, seed + 1):
-        false += matcher(cluster(_strip(page))).template_id is not None
+    for img, page in synth_pages(n, seed + 1, with_images=True):
+        false += read(img, page).template_id is not None
     for m in misses:
         print("  " + m)
-    print(f"templates ({len(specs)} specs), {n} instances (seed {seed}): identified {ident / n:.3f}; "
+    print(f"templates ({len(specs)} specs, {'end to end: shipped pipeline on the images' if e2e else 'GT words'}),"
+          f" {n} instances (seed {seed}): identified {ident / n:.3f}; "
           f"field exact match {fields_ok / max(fields_n, 1):.3f} ({fields_ok}/{fields_n}, unidentified pages "
           f"count as misses); {n} non-template pages: no false match {1 - false / n:.3f}; "
-          f"{t_match / n * 1000:.1f} ms/page matching")
+          f"{t_match / n * 1000:.1f} ms/page {'reading' if e2e else 'matching'}")
 
 
 
@@ -230,6 +243,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pages", type=int, default=200, help="synthetic pages per evaluation")
     parser.add_argument("--seed", type=int, default=12345, help="seed of the synthetic held-out pages")
     parser.add_argument("--noise", type=float, default=0.03, help="simulated OCR error rate per character")
+    parser.add_argument("--e2e", action="store_true", help="templates: read the rendered images with the "
+                        "shipped pipeline instead of using GT words")
     parser.add_argument("--rules-only", action="store_true", help="entities without the learned tagger")
     args = parser.parse_args(argv)
     if args.what in ("funsd", "all"):
@@ -242,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
         bench_entities(args.pages, args.seed, use_tagger=not args.rules_only)
         bench_entities(args.pages, args.seed, noise=args.noise, use_tagger=not args.rules_only)
     if args.what in ("templates", "all"):
-        bench_templates(args.pages, args.seed)
+        bench_templates(args.pages, args.seed, e2e=args.e2e)
     return 0
 
 

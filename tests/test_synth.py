@@ -340,3 +340,14 @@ def test_degradations_keep_shape_and_dtype_and_are_seeded():
             assert np.array_equal(a, b), fn.__name__
     assert dg.faint(img, np.random.default_rng(0)).min() > 10      # ink got lighter
     assert set(np.unique(dg.binarize(img, np.random.default_rng(0)))) <= {0, 255}
+
+
+@pytest.mark.parametrize("ink, paper", [(10, 245), (150, 235), (190, 250)])
+def test_binarize_keeps_faint_ink_and_clean_paper(ink, paper):
+    """A bitonal scan of faint or gray print thins it, but never erases text that the GT still lists."""
+    from models.synth import degrade as dg
+    img = np.full((60, 200), paper, np.uint8)
+    img[20:30, 10:190:4] = ink                       # thin strokes of ink
+    for seed in range(20):
+        out = dg.binarize(img, np.random.default_rng(seed))
+        assert (out[20:30, 10:190:4] == 0).mean() > 0.9 and (out[:15] == 255).all(), seed

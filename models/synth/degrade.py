@@ -84,10 +84,17 @@ def low_res(img: np.ndarray, rng: np.random.Generator, factor: tuple[float, floa
     return cv2.resize(small, (w, h), interpolation=interp).reshape(img.shape)
 
 
-def binarize(img: np.ndarray, rng: np.random.Generator, threshold: tuple[int, int] = (110, 180)) -> np.ndarray:
-    """Hard black/white threshold (bitonal scanner)."""
-    t = int(rng.integers(threshold[0], threshold[1] + 1))
-    return cv2.threshold(img, t - 1, 255, cv2.THRESH_BINARY)[1]
+def binarize(img: np.ndarray, rng: np.random.Generator, level: tuple[float, float] = (0.3, 0.7)) -> np.ndarray:
+    """Hard black/white threshold (bitonal scanner). The threshold sits at a random `level` between the
+    page's own ink and paper grays (the two means of Otsu's split), so faint or gray print thins or breaks
+    up but never vanishes while its GT stays."""
+    gray = img if img.ndim == 2 else cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
+    otsu = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[0]
+    dark, light = gray[gray <= otsu], gray[gray > otsu]
+    ink = float(dark.mean()) if dark.size else 0.0
+    paper_ = float(light.mean()) if light.size else 255.0
+    t = ink + float(rng.uniform(*level)) * (paper_ - ink)
+    return cv2.threshold(img, t, 255, cv2.THRESH_BINARY)[1]
 
 
 def fax(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -97,7 +104,7 @@ def fax(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     fy = float(rng.uniform(0.4, 0.6))
     small = cv2.resize(gray, (w, max(1, int(h * fy))), interpolation=cv2.INTER_AREA)
     gray = cv2.resize(small, (w, h), interpolation=cv2.INTER_NEAREST)
-    gray = salt_pepper(binarize(gray, rng, (120, 170)), rng, (0.0002, 0.0015))
+    gray = salt_pepper(binarize(gray, rng, (0.4, 0.6)), rng, (0.0002, 0.0015))
     return gray if img.ndim == 2 else np.repeat(gray[:, :, None], 3, axis=2)
 
 
