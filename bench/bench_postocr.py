@@ -145,57 +145,70 @@ def bench_clustering(n: int, seed: int) -> None:
 
 
 
-def bench_templates(n: int, seed: int, e2e: bool = False) -> None:
+def bench_templates(n: int, seed: int, e2e: bool = False, grid: list[str] | None = None) -> None:
     """Identification on template instances (each shipped spec in turn), false matches on synthetic pages
     of every other kind, and field exact match against the rendered values: the text read from GT words,
-    or with `e2e` the shipped pipeline (models.zoo) reading the rendered image itself."""
+    or with `e2e` the shipped pipeline (models.zoo) reading the rendered image itself. `grid`
+    ("min_ratio=70,80" ...) scores every MatchConfig of the product on the same words (held-out seeds)."""
+    import dataclasses
+    import itertools
+
     import numpy as np
     from models.postocr.cluster import Clusterer
-    from models.postocr.templates import TemplateMatcher
+    from models.postocr.templates import MatchConfig, TemplateMatcher
     from models.synth.templates import load_templates, render_template_instance
     specs = load_templates()
-    cluster, matcher = Clusterer(), TemplateMatcher(specs)
+    cluster = Clusterer()
     if e2e:
         from models.zoo import load_pipeline
-        pipeline = load_pipeline()
+        pipeline = load_pipeline(with_postocr=False)      # words and text; clustering + matching below
 
         def read(img, gt):
             return pipeline.run([img])[0]
     else:
         def read(img, gt):
-            return matcher(cluster(_strip(gt)))
+            return _strip(gt)
     rng = np.random.default_rng(seed)
-    ident = fields_ok = fields_n = 0
-    t_match = 0.0
-    misses: list[str] = []
+    t0 = time.perf_counter()
+    instances = []
     for k in range(n):
         spec = list(specs.values())[k % len(specs)]
         img, gt = render_template_instance(spec, rng)
-        t0 = time.perf_counter()
-        page = read(img, gt)
-        t_match += time.perf_counter() - t0
-        ident += page.template_id == spec.id
-        if page.template_id == spec.id:
+        instances.append((spec, gt, cluster(read(img, gt))))
+    others = [cluster(read(img, page)) for img, page in synth_pages(n, seed + 1, with_images=True)]
+    t_read = (time.perf_counter() - t0) / (2 * n)
+    configs = [MatchConfig()]
+    if grid:
+        axes = []
+        for item in grid:
+            name, values = item.split("=", 1)
+            cast = type(getattr(MatchConfig(), name))
+            axes.append([(name, cast(v)) for v in values.split(",")])
+        configs = [dataclasses.replace(MatchConfig(), **dict(c)) for c in itertools.product(*axes)]
+    for cfg in configs:
+        matcher = TemplateMatcher(specs, cfg)
+        ident = fields_ok = fields_n = 0
+        misses: list[str] = []
+        for spec, gt, words in instances:
+            page = matcher(copy.deepcopy(words))
+            ident += page.template_id == spec.id
+            fields_n += len(gt.fields)
+            if page.template_id != spec.id:
+                continue
             for name, text in gt.fields.items():
-                fields_n += 1
                 ok = " ".join(page.fields.get(name, "").split()) == " ".join(text.split())
                 fields_ok += ok
-                if not ok and len(misses) < 8:
+                if not ok and len(misses) < 8 and not grid:
                     misses.append(f"{spec.id}.{name}: gt {text!r} read {page.fields.get(name)!r}")
-        else:
-            fields_n += len(gt.fields)
-    false = 0
-    for img, page in synth_pages(n, seed + 1, with_images=True):
-        false += read(img, page).template_id is not None
-    for m in misses:
-        print("  " + m)
-    print(f"templates ({len(specs)} specs, {'end to end: shipped pipeline on the images' if e2e else 'GT words'}),"
-          f" {n} instances (seed {seed}): identified {ident / n:.3f}; "
-          f"field exact match {fields_ok / max(fields_n, 1):.3f} ({fields_ok}/{fields_n}, unidentified pages "
-          f"count as misses); {n} non-template pages: no false match {1 - false / n:.3f}; "
-          f"{t_match / n * 1000:.1f} ms/page {'reading' if e2e else 'matching'}")
-
-
+        false = sum(matcher(copy.deepcopy(p)).template_id is not None for p in others)
+        for m in misses:
+            print("  " + m)
+        changed = {k: v for k, v in dataclasses.asdict(cfg).items() if v != getattr(MatchConfig(), k)}
+        print(f"templates ({len(specs)} specs, {'end to end: shipped pipeline on the images' if e2e else 'GT words'}"
+              f"{', ' + str(changed) if grid else ''}), {n} instances (seed {seed}): identified {ident / n:.3f}; "
+              f"field exact match {fields_ok / max(fields_n, 1):.3f} ({fields_ok}/{fields_n}, unidentified pages "
+              f"count as misses); {n} non-template pages: no false match {1 - false / n:.3f}; "
+              f"{t_read * 1000:.1f} ms/page {'reading + clustering' if e2e else 'clustering'}", flush=True)
 
 
 def ocr_noise(page, rng, rate: float):
@@ -245,6 +258,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--noise", type=float, default=0.03, help="simulated OCR error rate per character")
     parser.add_argument("--e2e", action="store_true", help="templates: read the rendered images with the "
                         "shipped pipeline instead of using GT words")
+    parser.add_argument("--match-set", action="append", metavar="FIELD=V1,V2",
+                        help="templates: score a grid of MatchConfig values (repeatable)")
     parser.add_argument("--rules-only", action="store_true", help="entities without the learned tagger")
     args = parser.parse_args(argv)
     if args.what in ("funsd", "all"):
@@ -257,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
         bench_entities(args.pages, args.seed, use_tagger=not args.rules_only)
         bench_entities(args.pages, args.seed, noise=args.noise, use_tagger=not args.rules_only)
     if args.what in ("templates", "all"):
-        bench_templates(args.pages, args.seed, e2e=args.e2e)
+        bench_templates(args.pages, args.seed, e2e=args.e2e, grid=args.match_set)
     return 0
 
 

@@ -30,6 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     for name in ("lr", "mlp_ratio", "label_fraction", "fixmatch_threshold", "dropout"):
         parser.add_argument("--" + name.replace("_", "-"), type=float, default=getattr(d, name))
     parser.add_argument("--engine", choices=("auto", "synth", "fallback"), default=d.engine)
+    parser.add_argument("--stem", choices=("linear", "conv"), default=d.stem, help="column embedding")
     parser.add_argument("--pool-script", default="", choices=("", "hangul", "latin", "digits"),
                         help="few-label ablations: pool of one script only")
     parser.add_argument("--bf16", action="store_true", help="bf16 autocast in training (CPU AMX)")

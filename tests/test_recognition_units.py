@@ -16,9 +16,10 @@ def charset():
     return Charset.default()
 
 
-def tiny_model(charset, seed=0):
+def tiny_model(charset, seed=0, stem="linear"):
     torch.manual_seed(seed)
-    cfg = ColumnViTSTRConfig(num_classes=charset.num_classes, dim=32, depth=2, heads=2, dropout=0.0, max_tokens=64)
+    cfg = ColumnViTSTRConfig(num_classes=charset.num_classes, dim=32, depth=2, heads=2, dropout=0.0, max_tokens=64,
+                             stem=stem, stem_channels=(8, 8, 16))
     return ColumnViTSTR(cfg).eval()
 
 
@@ -39,6 +40,23 @@ def test_unknown_character_is_a_value_error(charset):
     assert charset.encode("\u2013") == charset.encode("-")       # typographic dash folds onto '-'
 
 
+def test_conv_stem_gives_one_token_per_4_px_column_in_reading_order():
+    from models.recognition.model import ConvColumnEmbed
+    torch.manual_seed(0)
+    embed = ConvColumnEmbed(height=32, dim=16, channels=(8, 8, 16)).eval()
+    img = torch.zeros(1, 1, 32, 64)
+    img[0, 0, 8:24, 40:44] = 1.0                                  # one stroke in pixel columns 40..43
+    with torch.no_grad():
+        out, blank = embed(img), embed(torch.zeros(1, 1, 32, 64))
+    assert out.shape == (1, 16, 16)
+    changed = (out - blank).abs().sum(-1)[0] > 1e-6
+    assert changed[10] and not changed[:8].any() and not changed[13:].any()   # only tokens near column 10
+    with pytest.raises(ValueError):
+        embed(torch.zeros(1, 1, 32, 62))
+    with pytest.raises(ValueError):
+        ColumnViTSTRConfig(num_classes=10, stem="conv", patch_width=2)
+
+
 def test_column_patches_keep_reading_order():
     embed = ColumnPatchEmbed(height=4, patch_width=2, dim=8)
     img = torch.arange(4 * 6, dtype=torch.float32).reshape(1, 1, 4, 6)
@@ -51,8 +69,9 @@ def test_column_patches_keep_reading_order():
         embed.patches(torch.zeros(1, 1, 4, 5))
 
 
-def test_padding_changes_nothing_for_unpadded_crops(charset):
-    model = tiny_model(charset)
+@pytest.mark.parametrize("stem", ["linear", "conv"])
+def test_padding_changes_nothing_for_unpadded_crops(charset, stem):
+    model = tiny_model(charset, stem=stem)
     rng = np.random.default_rng(0)
     crops = [rng.random((32, w)).astype(np.float32) for w in (12, 40, 100)]
     batch, widths = pad_batch(crops, 4)

@@ -3,7 +3,9 @@
 Input: a batch of normalised crops (B, 1, H, W) — ink ~1, background 0 (see models.recognition.data),
 W a multiple of `patch_width` — plus the valid width of each crop in pixels. The crop is cut into
 columns H x patch_width, left to right, so token t covers pixels [t*pw, (t+1)*pw) and token order is
-reading order. Each column is embedded linearly, a learned position is added, a pre-norm transformer
+reading order. Each column is embedded linearly (`stem="linear"`, ViTSTR's patch projection) or by a small
+convolutional stem (`stem="conv"`: space-to-depth and three 3x3 conv layers pooled to one feature column per token, the
+hybrid-ViT patch embedding: local strokes before attention), a learned position is added, a pre-norm transformer
 encoder mixes the tokens (padding tokens are masked out of attention), and a linear CTC head predicts a
 distribution over the charset (+ blank) for every token in parallel.
 """
@@ -29,9 +31,56 @@ class ColumnViTSTRConfig:
     mlp_ratio: float = 2.0
     max_tokens: int = 384          # longest sequence; the predictor squashes wider crops to fit
     dropout: float = 0.1
+    stem: str = "linear"           # "linear" (one projection per column) | "conv" (ConvColumnEmbed)
+    stem_channels: tuple[int, int, int] = (32, 48, 96)
+
+    def __post_init__(self):
+        if self.stem not in ("linear", "conv"):
+            raise ValueError(f"stem must be 'linear' or 'conv', got {self.stem!r}")
+        if self.stem == "conv" and (self.patch_width != 4 or self.height % 8):
+            raise ValueError("the conv stem needs patch_width 4 and a height divisible by 8")
+        object.__setattr__(self, "stem_channels", tuple(self.stem_channels))
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+class ConvColumnEmbed(nn.Module):
+    """(B, 1, H, W) -> (B, W // 4, dim). 2x2 space-to-depth, then three 3x3 conv + ReLU layers pooled 2x2 and
+    2x1, so each token is one column of H/8 x c3 features with a stride of 4 px, left to right, seeing a few
+    pixels of its neighbours. Zero input is paper; no normalisation inside (nothing depends on the batch), and
+    with `widths` the padding is re-zeroed after every layer, so a crop padded on the right reads the same
+    as alone (its padded tokens are also masked out of attention later). Channels-last bf16 is fast on CPU."""
+
+    def __init__(self, height: int, dim: int, channels: tuple[int, int, int] = (32, 48, 96)):
+        super().__init__()
+        c1, c2, c3 = channels
+        self.height = height
+        self.conv1 = nn.Conv2d(4, c1, 3, padding=1, bias=False)
+        self.conv2 = nn.Conv2d(c1, c2, 3, padding=1, bias=False)
+        self.conv3 = nn.Conv2d(c2, c3, 3, padding=1, bias=False)
+        self.proj = nn.Linear(c3 * (height // 8), dim)
+        self.norm = nn.LayerNorm(dim)
+
+    def forward(self, images: torch.Tensor, widths: torch.Tensor | None = None) -> torch.Tensor:
+        """`widths` (B,) valid pixel widths: features right of a crop are zeroed after every layer, so what
+        a convolution sees past a crop's edge is paper, as when the crop is alone."""
+        b, c, h, w = images.shape
+        if c != 1 or h != self.height or w % 4:
+            raise ValueError(f"expected (B, 1, {self.height}, k*4), got {tuple(images.shape)}")
+
+        def mask(x: torch.Tensor, div: int) -> torch.Tensor:
+            if widths is None:
+                return x
+            valid = torch.div(widths.to(x.device) + div - 1, div, rounding_mode="floor")
+            keep = torch.arange(x.shape[-1], device=x.device)[None, :] < valid[:, None]
+            return x * keep[:, None, None, :].to(x.dtype)
+
+        x = F.pixel_unshuffle(images, 2).contiguous(memory_format=torch.channels_last)
+        x = mask(F.relu(self.conv1(x)), 2)
+        x = F.max_pool2d(mask(F.relu(self.conv2(x)), 2), 2, 2)
+        x = F.max_pool2d(mask(F.relu(self.conv3(x)), 4), (2, 1), (2, 1))     # (B, c3, H/8, W/4)
+        return self.norm(self.proj(x.flatten(1, 2).transpose(1, 2)))        # (B, W/4, dim)
 
 
 class ColumnPatchEmbed(nn.Module):
@@ -53,8 +102,8 @@ class ColumnPatchEmbed(nn.Module):
         cols = x[:, 0].unfold(2, self.patch_width + 2 * self.context, self.patch_width)   # (B, H, T, k)
         return cols.permute(0, 2, 1, 3).reshape(b, w // self.patch_width, -1)
 
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.norm(self.proj(self.patches(images)))
+    def forward(self, images: torch.Tensor, widths: torch.Tensor | None = None) -> torch.Tensor:
+        return self.norm(self.proj(self.patches(images)))   # right padding and image border: zeros alike
 
 
 class Attention(nn.Module):
@@ -91,7 +140,8 @@ class ColumnViTSTR(nn.Module):
     def __init__(self, cfg: ColumnViTSTRConfig):
         super().__init__()
         self.cfg = cfg
-        self.embed = ColumnPatchEmbed(cfg.height, cfg.patch_width, cfg.dim, cfg.patch_context, cfg.patch_norm)
+        self.embed = (ConvColumnEmbed(cfg.height, cfg.dim, cfg.stem_channels) if cfg.stem == "conv" else
+                      ColumnPatchEmbed(cfg.height, cfg.patch_width, cfg.dim, cfg.patch_context, cfg.patch_norm))
         self.pos = nn.Parameter(torch.zeros(1, cfg.max_tokens, cfg.dim))
         nn.init.trunc_normal_(self.pos, std=0.02)
         self.blocks = nn.ModuleList(Block(cfg.dim, cfg.heads, cfg.mlp_ratio, cfg.dropout) for _ in range(cfg.depth))
@@ -104,7 +154,7 @@ class ColumnViTSTR(nn.Module):
 
     def features(self, images: torch.Tensor, widths: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Encoder output (B, T, D) and the keep mask (B, T) (True = real token)."""
-        x = self.embed(images)
+        x = self.embed(images, widths)
         b, t, _ = x.shape
         if t > self.cfg.max_tokens:
             raise ValueError(f"{t} tokens > max_tokens {self.cfg.max_tokens}; squash wide crops first")

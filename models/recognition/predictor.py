@@ -51,6 +51,8 @@ class RecognitionPredictor:
                                      max_width=model.cfg.max_tokens * model.cfg.patch_width)
         model = model.eval()
         self.model = quantize_int8(model) if self.precision == "int8" else model.to(self.device)
+        if self.precision == "bf16" and self.device.type == "cpu":      # the conv stem's fast oneDNN path
+            self.model = self.model.to(memory_format=torch.channels_last)
 
     @classmethod
     def from_weights(cls, name: str = "recognizer", weights_dir: str | Path = WEIGHTS_DIR, device: str = "cpu",
