@@ -145,7 +145,8 @@ def bench_clustering(n: int, seed: int) -> None:
 
 
 
-def bench_templates(n: int, seed: int, e2e: bool = False, grid: list[str] | None = None) -> None:
+def bench_templates(n: int, seed: int, e2e: bool = False, grid: list[str] | None = None,
+                    weights_dir: str | None = None) -> None:
     """Identification on template instances (each shipped spec in turn), false matches on synthetic pages
     of every other kind, and field exact match against the rendered values: the text read from GT words,
     or with `e2e` the shipped pipeline (models.zoo) reading the rendered image itself. `grid`
@@ -161,7 +162,8 @@ def bench_templates(n: int, seed: int, e2e: bool = False, grid: list[str] | None
     cluster = Clusterer()
     if e2e:
         from models.zoo import load_pipeline
-        pipeline = load_pipeline(with_postocr=False)      # words and text; clustering + matching below
+        from models.weights import WEIGHTS_DIR
+        pipeline = load_pipeline(weights_dir or WEIGHTS_DIR, with_postocr=False)   # words + text; matching below
 
         def read(img, gt):
             return pipeline.run([img])[0]
@@ -258,6 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--noise", type=float, default=0.03, help="simulated OCR error rate per character")
     parser.add_argument("--e2e", action="store_true", help="templates: read the rendered images with the "
                         "shipped pipeline instead of using GT words")
+    parser.add_argument("--weights-dir", help="templates --e2e: the pipeline's weights (default models/weights)")
     parser.add_argument("--match-set", action="append", metavar="FIELD=V1,V2",
                         help="templates: score a grid of MatchConfig values (repeatable)")
     parser.add_argument("--rules-only", action="store_true", help="entities without the learned tagger")
@@ -272,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
         bench_entities(args.pages, args.seed, use_tagger=not args.rules_only)
         bench_entities(args.pages, args.seed, noise=args.noise, use_tagger=not args.rules_only)
     if args.what in ("templates", "all"):
-        bench_templates(args.pages, args.seed, e2e=args.e2e, grid=args.match_set)
+        bench_templates(args.pages, args.seed, e2e=args.e2e, grid=args.match_set, weights_dir=args.weights_dir)
     return 0
 
 

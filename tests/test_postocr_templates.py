@@ -139,3 +139,21 @@ def test_registry_add_and_list(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "test_invoice" in out and "user" in out and "shipped" in out
     assert "test_invoice" in TemplateRegistry(reg).specs
+
+
+def test_field_pieces_the_detector_split_are_joined_but_spaces_stay():
+    from models.postocr.templates import join_words
+
+    def w(text, x0, x1, line=0, y0=10.0, h=20.0):
+        return Word(quad=box_to_quad(x0, y0, x1, y0 + h), text=text, line_id=line)
+    # "08" ".01" "25" 1 px apart (a split token), then a real space (8 px = 0.4 heights), then a new line
+    page = Page(width=400, height=100, words=[w("08", 0, 30), w(".01", 31, 70), w("25", 71, 100),
+                                              w("Seoul", 108, 180), w("Korea", 0, 80, line=1, y0=40)])
+    assert join_words(page, [0, 1, 2, 3, 4], 0.12) == "08.0125 Seoul Korea"
+    assert join_words(page, [0, 1, 2, 3, 4], 0.0) == "08 .01 25 Seoul Korea"
+    rotated = Page(width=100, height=400, words=[
+        Word(quad=np.array([[50, 0], [50, 30], [30, 30], [30, 0]], np.float32), text="12", line_id=0,
+             orientation=90),
+        Word(quad=np.array([[50, 31], [50, 60], [30, 60], [30, 31]], np.float32), text="34", line_id=0,
+             orientation=90)])
+    assert join_words(rotated, [0, 1], 0.12) == "1234"          # along the reading direction, not x
