@@ -50,7 +50,7 @@ def speed_one(args) -> dict:
     pred = RecognitionPredictor.from_weights(args.name, args.weights_dir, args.device, args.precision,
                                              batch_size=args.batch_size)
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    pred.recognize(crops[: args.batch_size])                                    # warm-up
+    pred.recognize(crops[: pred.batch_size])                                    # warm-up
     best_wall = best_cpu = float("inf")
     for _ in range(args.repeat):
         w0, c0 = time.perf_counter(), time.process_time()
@@ -72,7 +72,8 @@ def speed(args) -> dict:
     for p in precisions:
         cmd = [sys.executable, __file__, "_speed_one", "--precision", p, "--n", str(args.n), "--repeat",
                str(args.repeat), "--threads", str(args.threads), "--name", args.name, "--weights-dir",
-               str(args.weights_dir), "--batch-size", str(args.batch_size), "--per-script", str(args.per_script)]
+               str(args.weights_dir), "--per-script", str(args.per_script)] + (
+               ["--batch-size", str(args.batch_size)] if args.batch_size else [])
         res = subprocess.run(cmd, capture_output=True, text=True, check=True)
         out[p] = json.loads(res.stdout.strip().splitlines()[-1])
         print(p, json.dumps(out[p]), file=sys.stderr, flush=True)
@@ -153,7 +154,7 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--n", type=int, default=1000)
     p.add_argument("--repeat", type=int, default=3)
-    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--batch-size", type=int, default=None, help="default: the predictor's (32 on CPU)")
     p.add_argument("--per-script", type=int, default=300)
     p.add_argument("--tesseract-n", type=int, default=300)
     p.add_argument("--out", type=Path)

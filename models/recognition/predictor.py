@@ -39,11 +39,13 @@ def model_config_from(config: dict) -> ColumnViTSTRConfig:
 
 class RecognitionPredictor:
     def __init__(self, model: ColumnViTSTR, charset: Charset, spec: CropSpec | None = None, device: str = "cpu",
-                 precision: str = "auto", batch_size: int = 128, version: str = "unversioned",
+                 precision: str = "auto", batch_size: int | None = None, version: str = "unversioned",
                  crop_pad: float = 0.0):
+        self.device = torch.device(device)
+        if batch_size is None:      # crops per forward pass: on one CPU core 32 read 953 crops/s in bf16,
+            batch_size = 32 if self.device.type == "cpu" else 256     # 128 only 765 (cache); GPUs want more
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1")
-        self.device = torch.device(device)
         self.precision = resolve_precision(precision, self.device, cpu_fallback="int8")
         self.charset, self.batch_size, self.version = charset, batch_size, version
         self.crop_pad = float(crop_pad)     # margin around a word quad the model was trained on (Pipeline)
@@ -56,7 +58,7 @@ class RecognitionPredictor:
 
     @classmethod
     def from_weights(cls, name: str = "recognizer", weights_dir: str | Path = WEIGHTS_DIR, device: str = "cpu",
-                     precision: str = "auto", batch_size: int = 128) -> "RecognitionPredictor":
+                     precision: str = "auto", batch_size: int | None = None) -> "RecognitionPredictor":
         state, config = load_weights(name, weights_dir)
         model = ColumnViTSTR(model_config_from(config))
         model.load_state_dict(state)
