@@ -109,3 +109,19 @@ def test_script_weights_round_trip(tmp_path):
     assert pred.version == sha256_file(pt)[:12] and pred.crop_pad == 0.0     # a recipe without a margin
     crops = [np.random.default_rng(0).integers(0, 256, (32, 70), dtype=np.uint8)]
     np.testing.assert_allclose(pred.probabilities(crops), ScriptPredictor(model).probabilities(crops), atol=1e-6)
+
+
+def test_shipped_script_id_agrees_in_bf16_and_fp32():
+    from models.geometry import crop_quad
+    from models.precision import cpu_has_bf16
+    if not cpu_has_bf16():
+        pytest.skip("CPU without native bf16")
+    page = render_page()
+    crops = [crop_quad(page, box_to_quad(*box), height=32, pad=0.12) for _, _, box in WORDS]
+    fp32 = ScriptPredictor.from_weights("script_id", precision="fp32")
+    bf16 = ScriptPredictor.from_weights("script_id", precision="bf16")
+    assert bf16.precision == "bf16" and fp32.precision == "fp32"
+    assert [s for s, _ in bf16.classify(crops)] == [s for s, _ in fp32.classify(crops)]
+    np.testing.assert_allclose(bf16.probabilities(crops), fp32.probabilities(crops), atol=0.05)
+    with pytest.raises(ValueError):
+        ScriptPredictor.from_weights("script_id", precision="int8")

@@ -1,7 +1,9 @@
 """ScriptPredictor: upright word crops -> [(script, confidence)], script in models.types.SCRIPTS.
 
 "other" means a script the recognizers do not read (or punctuation only): such words are flagged, not
-guessed. Crops are normalised as for the recognizer (models.recognition.data), batched by width.
+guessed. Crops are normalised as for the recognizer (models.recognition.data), batched by width. Precision as
+in models/precision.py: "auto" = fp16 on CUDA, bf16 with channels-last on a CPU with native bf16 (4x the
+fp32 speed on one core, the same class for all 900 held-out crops tried), else fp32.
 """
 from __future__ import annotations
 
@@ -11,25 +13,31 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from models.precision import autocast, resolve_precision
 from models.recognition.data import CropSpec, normalize_crop, pad_batch, width_buckets
 from models.script_id.model import ScriptCNN, ScriptCNNConfig
 from models.weights import WEIGHTS_DIR, load_weights
 
 
 class ScriptPredictor:
-    def __init__(self, model: ScriptCNN, device: str = "cpu", batch_size: int = 256, version: str = "unversioned",
-                 crop_pad: float = 0.0):
+    def __init__(self, model: ScriptCNN, device: str = "cpu", batch_size: int | None = None,
+                 version: str = "unversioned", crop_pad: float = 0.0, precision: str = "auto"):
+        self.device = torch.device(device)
+        if batch_size is None:      # one CPU core: 64 crops per pass read 4,095 crops/s in bf16, 256 only 2,716
+            batch_size = 64 if self.device.type == "cpu" else 256
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1")
-        self.device = torch.device(device)
+        self.precision = resolve_precision(precision, self.device, allowed=("auto", "fp32", "bf16", "fp16"))
         self.model = model.eval().to(self.device)
+        if self.precision == "bf16" and self.device.type == "cpu":
+            self.model = self.model.to(memory_format=torch.channels_last)     # oneDNN's fast bf16 path
         self.batch_size, self.version = batch_size, version
         self.crop_pad = float(crop_pad)     # margin around a word quad the model was trained on (Pipeline)
         self.spec = CropSpec(height=model.cfg.height, patch_width=model.stride, max_width=model.cfg.max_width)
 
     @classmethod
     def from_weights(cls, name: str = "script_id", weights_dir: str | Path = WEIGHTS_DIR, device: str = "cpu",
-                     batch_size: int = 256) -> "ScriptPredictor":
+                     batch_size: int | None = None, precision: str = "auto") -> "ScriptPredictor":
         state, config = load_weights(name, weights_dir)
         arch = config["architecture"]
         cfg = ScriptCNNConfig(classes=tuple(arch["classes"]), height=arch["height"], widths=tuple(arch["widths"]),
@@ -37,7 +45,7 @@ class ScriptPredictor:
         model = ScriptCNN(cfg)
         model.load_state_dict(state)
         return cls(model, device, batch_size, version=config["sha256"][:12],
-                   crop_pad=config.get("input", {}).get("crop_pad", 0.0))
+                   crop_pad=config.get("input", {}).get("crop_pad", 0.0), precision=precision)
 
     def probabilities(self, crops: Sequence[np.ndarray]) -> np.ndarray:
         """(N, n_classes) softmax probabilities in input order; ValueError on a malformed crop."""
@@ -45,7 +53,7 @@ class ScriptPredictor:
             raise ValueError("pass a sequence of crops, not one array")
         norm = [normalize_crop(c, self.spec) for c in crops]
         out = np.zeros((len(norm), len(self.model.cfg.classes)), np.float32)
-        with torch.inference_mode():
+        with torch.inference_mode(), autocast(self.precision, self.device):
             for idx in width_buckets([c.shape[1] for c in norm], self.batch_size):
                 images, widths = pad_batch([norm[i] for i in idx], self.spec.patch_width)
                 out[idx] = self.model(images.to(self.device), widths.to(self.device)).float().softmax(-1).cpu().numpy()
