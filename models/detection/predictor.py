@@ -21,7 +21,7 @@ from models.detection.data import to_gray, transform_page
 from models.detection.decode import DecodeConfig, decode_maps, group_lines
 from models.detection.flip import FlipClassifier, FlipConfig, flip_word, page_flip_logit
 from models.detection.model import Detector, DetectorConfig, fused_for_inference
-from models.precision import autocast, resolve_precision
+from models.precision import autocast, channels_last, place, resolve_precision
 from models.types import Page
 from models.weights import WEIGHTS_DIR, load_weights
 
@@ -61,9 +61,7 @@ class DetectionPredictor:
         self.device = torch.device(device)
         self.precision = resolve_precision(precision, self.device, allowed=("auto", "fp32", "bf16", "fp16"))
         self.model = model.to(device).eval()
-        self.net = fused_for_inference(self.model) if fuse else self.model
-        if self.precision == "bf16" and self.device.type == "cpu":
-            self.net = self.net.to(memory_format=torch.channels_last)    # oneDNN's fast bf16 path
+        self.net = place(fused_for_inference(self.model) if fuse else self.model, self.precision, self.device)
         self.flip_model = flip_model.eval() if flip_model is not None else None
         self.config = config
         self.decode_config = decode
@@ -119,7 +117,7 @@ class DetectionPredictor:
             batch[i, 0, :a.shape[0], :a.shape[1]] = a
         x = torch.from_numpy(batch).to(self.device).float().div_(255.0)
         x = (x - self.model.cfg.mean) / self.model.cfg.std
-        return x.contiguous(memory_format=torch.channels_last) if self.precision == "bf16" else x
+        return x.contiguous(memory_format=torch.channels_last) if channels_last(self.precision, self.device) else x
 
     def _settle_direction(self, gray: np.ndarray, page: Page) -> None:
         """Turn the page (and its words on the page's reading axis) by 180 degrees when the flip

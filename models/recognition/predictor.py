@@ -14,7 +14,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from models.precision import autocast, resolve_precision
+from models.precision import autocast, place, resolve_precision
 from models.recognition.charset import Charset
 from models.recognition.data import CropSpec, normalize_crop, pad_batch, width_buckets
 from models.recognition.decode import ctc_greedy
@@ -51,10 +51,7 @@ class RecognitionPredictor:
         self.crop_pad = float(crop_pad)     # margin around a word quad the model was trained on (Pipeline)
         self.spec = spec or CropSpec(height=model.cfg.height, patch_width=model.cfg.patch_width,
                                      max_width=model.cfg.max_tokens * model.cfg.patch_width)
-        model = model.eval()
-        self.model = quantize_int8(model) if self.precision == "int8" else model.to(self.device)
-        if self.precision == "bf16" and self.device.type == "cpu":      # the conv stem's fast oneDNN path
-            self.model = self.model.to(memory_format=torch.channels_last)
+        self.model = quantize_int8(model) if self.precision == "int8" else place(model, self.precision, self.device)
 
     @classmethod
     def from_weights(cls, name: str = "recognizer", weights_dir: str | Path = WEIGHTS_DIR, device: str = "cpu",

@@ -13,7 +13,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from models.precision import autocast, resolve_precision
+from models.precision import autocast, place, resolve_precision
 from models.recognition.data import CropSpec, normalize_crop, pad_batch, width_buckets
 from models.script_id.model import ScriptCNN, ScriptCNNConfig
 from models.weights import WEIGHTS_DIR, load_weights
@@ -28,9 +28,7 @@ class ScriptPredictor:
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1")
         self.precision = resolve_precision(precision, self.device, allowed=("auto", "fp32", "bf16", "fp16"))
-        self.model = model.eval().to(self.device)
-        if self.precision == "bf16" and self.device.type == "cpu":
-            self.model = self.model.to(memory_format=torch.channels_last)     # oneDNN's fast bf16 path
+        self.model = place(model, self.precision, self.device)
         self.batch_size, self.version = batch_size, version
         self.crop_pad = float(crop_pad)     # margin around a word quad the model was trained on (Pipeline)
         self.spec = CropSpec(height=model.cfg.height, patch_width=model.stride, max_width=model.cfg.max_width)
