@@ -234,10 +234,10 @@ def download_weights(ref: ModelRef) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(weights.iterdir()) if p.suffix in (".pt", ".json")}
 
 
-def _load_zoo(weights_dir: str, device: str):
+def _load_zoo(weights_dir: str, device: str, precision: str = "auto"):
     from models.zoo import load_pipeline
 
-    return load_pipeline(weights_dir, device)
+    return load_pipeline(weights_dir, device, precision=precision)
 
 
 @dataclass(frozen=True)
@@ -246,7 +246,7 @@ class RegistrySource:
     (name -> bytes) or a Spark broadcast of them; `loader(weights_dir, device)` builds the pipeline."""
     ref: ModelRef
     files: object
-    loader: Callable[[str, str], object] = field(default=_load_zoo)
+    loader: Callable[[str, str, str], object] = field(default=_load_zoo)    # (weights dir, device, precision)
 
     def weights_dir(self) -> Path:
         """The weights written once per worker machine under the temp dir, keyed by version."""
@@ -264,8 +264,8 @@ class RegistrySource:
                 shutil.rmtree(tmp, ignore_errors=True)
         return target
 
-    def load(self, device: str):
-        pipeline = self.loader(str(self.weights_dir()), device)
+    def load(self, device: str, precision: str = "auto"):
+        pipeline = self.loader(str(self.weights_dir()), device, precision)
         expected = dict(self.ref.component_versions)
         wrong = {k: v for k, v in getattr(pipeline, "versions", {}).items() if expected.get(k) != v}
         if wrong:
@@ -279,7 +279,7 @@ def _mkdir(path: Path) -> Path:
     return path
 
 
-def registry_source(ref: ModelRef, spark=None, loader: Callable[[str, str], object] = _load_zoo) -> RegistrySource:
+def registry_source(ref: ModelRef, spark=None, loader: Callable[[str, str, str], object] = _load_zoo) -> RegistrySource:
     """Download `ref`'s weights on the driver; broadcast them when a Spark session is given."""
     files = download_weights(ref)
     payload = spark.sparkContext.broadcast(files) if spark is not None else files

@@ -22,6 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--engine", choices=("auto", "synth", "fallback"), default="auto")
     parser.add_argument("--eval-per-class", type=int, default=500)
     parser.add_argument("--ckpt", type=Path)
+    parser.add_argument("--init", type=Path, help="script_id state_dict / checkpoint to start from")
     parser.add_argument("--name", default="script_id")
     parser.add_argument("--weights-dir", type=Path, default=WEIGHTS_DIR)
     parser.add_argument("--experiment", default="script_id")
@@ -38,6 +39,9 @@ def run(args) -> int:
     torch.set_num_threads(args.threads)
     cfg = ScriptCNNConfig()
     model = ScriptCNN(cfg)
+    if args.init is not None:
+        state = torch.load(args.init, map_location="cpu", weights_only=False)
+        model.load_state_dict(state.get("model", state))
     spec = CropSpec(height=cfg.height, patch_width=model.stride, max_width=cfg.max_width)
     tcfg = TrainConfig(steps=args.steps, lr=args.lr, warmup=min(100, args.steps // 10 + 1),
                        log_every=args.log_every, ckpt_every=200, seed=args.seed)

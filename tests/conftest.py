@@ -63,7 +63,7 @@ class FakeSource:
     """A pipeline source (udfs.ocr.PipelineSource) that builds the double for `ref.version`."""
     ref: ModelRef
 
-    def load(self, device: str) -> FakePipeline:
+    def load(self, device: str, precision: str = "auto") -> FakePipeline:
         return FakePipeline(self.ref.version)
 
 

@@ -73,13 +73,13 @@ def test_registry_source_ships_exactly_the_registered_weights(registry, tmp_path
     assert sorted(files) == ["detector.json", "detector.pt", "recognizer_hangul.json", "recognizer_hangul.pt"]
     assert files["detector.pt"] == (w1 / "detector.pt").read_bytes()
 
-    def loader(weights_dir, device):
+    def loader(weights_dir, device, precision):
         pipe = FakePipeline()
         pipe.versions = _shas(tmp_path.__class__(weights_dir))
         return pipe
 
     source = registry.RegistrySource(ref, files, loader)
     assert source.load("cpu").versions == dict(ref.component_versions)
-    wrong = registry.RegistrySource(ref, files, lambda d, dev: FakePipeline())   # versions det1/rec1
+    wrong = registry.RegistrySource(ref, files, lambda d, dev, precision: FakePipeline())   # versions det1/rec1
     with pytest.raises(ValueError, match="differ"):
         wrong.load("cpu")

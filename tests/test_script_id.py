@@ -46,6 +46,24 @@ def test_confusion_rows_are_true_labels():
     assert m[i["hangul"], i["latin"]] == 1 and m[i["digits"], i["other"]] == 1 and m.sum() == 4
 
 
+def test_foreign_alphabet_crops_use_the_font_split():
+    """Cyrillic and Greek "other" crops come from several faces of each split, never from a face of the other
+    split, so the held-out check sees foreign words in faces training never drew."""
+    from models.recognition.render import _alphabet_fonts, render_crop
+    from models.synth.fonts import load_fonts
+    train, held = _alphabet_fonts("train"), _alphabet_fonts("eval")
+    assert len(train) > 3 and len(held) > 1 and not set(train) & set(held)
+    eval_names = {f.path.rsplit("/", 1)[1] for f in load_fonts("eval").fonts}
+    rng = np.random.default_rng(3)
+    drawn = set()
+    for _ in range(60):
+        c = render_crop(rng, "other", split="eval")
+        if not any(ord(ch) > 0x2E80 for ch in c.text):
+            drawn.add(c.font)
+            assert c.font in eval_names and c.image.shape[0] == 32
+    assert len(drawn) > 1
+
+
 # ----------------------------------------------------------------------------------- routing
 WORDS = [("서울", "hangul", (20, 20, 120, 60)), ("Total", "latin", (140, 20, 260, 60)),
          ("12,000", "digits", (280, 20, 420, 60)), ("※", "other", (440, 20, 480, 60))]

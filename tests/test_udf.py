@@ -124,9 +124,9 @@ def test_model_ref_refuses_unresolved_aliases():
 class _CountingSource(FakeSource):
     loads: list = []
 
-    def load(self, device):
+    def load(self, device, precision="auto"):
         _CountingSource.loads.append(self.ref.version)
-        return super().load(device)
+        return super().load(device, precision)
 
 
 def test_cache_loads_a_pipeline_once_per_version_and_evicts_whole_pipelines():
@@ -142,6 +142,21 @@ def test_cache_loads_a_pipeline_once_per_version_and_evicts_whole_pipelines():
     assert _CountingSource.loads == ["1", "2", "3", "1"]
     assert len(ocr._CACHE) == ocr.MAX_CACHED_PIPELINES
     ocr.clear_cache()
+
+
+def test_the_configured_precision_reaches_every_predictor_of_the_loaded_pipeline():
+    from models.zoo import load_pipeline
+
+    with pytest.raises(ValueError, match="precision"):
+        OcrConfig(precision="fp8")
+    fp32 = load_pipeline(device="cpu", precision="fp32", with_postocr=False)
+    assert fp32.detector.precision == fp32.script_id.precision == "fp32"
+    assert {r.precision for r in fp32.recognizers.values()} == {"fp32"}
+    int8 = load_pipeline(device="cpu", precision="int8", with_postocr=False)
+    assert {r.precision for r in int8.recognizers.values()} == {"int8"}
+    assert int8.detector.precision != "int8"          # convolutions: the predictor's own "auto"
+    with pytest.raises(ValueError, match="precision"):
+        load_pipeline(device="cpu", precision="fp8", with_postocr=False)
 
 
 def test_iterator_form_maps_every_batch_and_reports_it():

@@ -9,7 +9,7 @@ per Python worker through `cached_pipeline` and maps every Arrow batch through `
 the *whole* pipeline by its resolved versions (registered name + version + component versions), so a worker
 never mixes stages of two versions and eviction drops a pipeline as a unit.
 
-A pipeline *source* is any picklable object with `ref: ModelRef` and `load(device) -> Pipeline` (jobs/ builds
+A pipeline *source* is any picklable object with `ref: ModelRef` and `load(device, precision) -> Pipeline` (jobs/ builds
 one from the MLflow registry; tests pass a small deterministic double).
 """
 from __future__ import annotations
@@ -25,7 +25,7 @@ import pandas as pd
 
 from models.types import Page
 from udfs.decode import DecodeError, DecodeLimits, decode_document
-from udfs.device import pick_device, precision_context, quantize_int8
+from udfs.device import pick_device
 from udfs.schema import PAGE_ROW
 
 
@@ -50,7 +50,7 @@ class ModelRef:
 class PipelineSource(Protocol):
     ref: ModelRef
 
-    def load(self, device: str): ...
+    def load(self, device: str, precision: str = "auto"): ...
 
 
 @dataclass(frozen=True)
@@ -58,12 +58,15 @@ class OcrConfig:
     limits: DecodeLimits = field(default_factory=DecodeLimits)
     batch_pages: int = 8            # pages per pipeline.run call (raise it to fill a GPU)
     device: str = "auto"            # auto | cpu | cuda | cuda:N
-    precision: str = "auto"         # see udfs.device
+    precision: str = "auto"         # every predictor's precision: auto | fp32 | bf16 | fp16 | int8 (models.precision)
     torch_threads: int = 1          # per Python worker; Spark runs one worker per task slot
 
     def __post_init__(self) -> None:
         if self.batch_pages < 1 or self.torch_threads < 1:
             raise ValueError(f"batch_pages and torch_threads must be >= 1, got {self}")
+        from models.precision import PRECISIONS
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
 
 
 # ---------------------------------------------------------------- the per-worker pipeline cache
@@ -81,11 +84,7 @@ def cached_pipeline(source: PipelineSource, config: OcrConfig):
         _CACHE.move_to_end(key)
         return _CACHE[key]
     torch.set_num_threads(config.torch_threads)
-    pipeline = source.load(device)
-    if config.precision == "int8":
-        if device != "cpu":
-            raise ValueError("int8 quantisation runs on CPU only; use precision 'auto' (fp16) on GPU")
-        quantize_int8(pipeline)
+    pipeline = source.load(device, config.precision)
     _CACHE[key] = pipeline
     while len(_CACHE) > MAX_CACHED_PIPELINES:
         _CACHE.popitem(last=False)
@@ -168,7 +167,7 @@ def _decode(row, config: OcrConfig) -> _Doc:
     return doc
 
 
-def _run_docs(docs: list[_Doc], pipeline, config: OcrConfig, device: str) -> None:
+def _run_docs(docs: list[_Doc], pipeline, config: OcrConfig) -> None:
     """Run the pipeline over all pages of `docs` in batches of `config.batch_pages`; on a failing batch
     retry document by document so that only the documents that fail become error rows."""
     todo = [(d, p) for d in docs for p in d.pages]
@@ -176,12 +175,11 @@ def _run_docs(docs: list[_Doc], pipeline, config: OcrConfig, device: str) -> Non
         chunk = todo[start:start + config.batch_pages]
         t0 = time.perf_counter()
         try:
-            with precision_context(device, config.precision):
-                pages = pipeline.run([img for _d, img in chunk])
+            pages = pipeline.run([img for _d, img in chunk])
             if len(pages) != len(chunk):
                 raise RuntimeError(f"pipeline returned {len(pages)} pages for {len(chunk)} images")
         except Exception:          # noqa: BLE001 - isolate the culprit below, then record it
-            _run_one_by_one(chunk, pipeline, config, device)
+            _run_one_by_one(chunk, pipeline)
             continue
         per_page = (time.perf_counter() - t0) * 1000 / len(chunk)
         for (doc, _img), page in zip(chunk, pages):
@@ -189,14 +187,13 @@ def _run_docs(docs: list[_Doc], pipeline, config: OcrConfig, device: str) -> Non
             doc.ocr_ms += per_page
 
 
-def _run_one_by_one(chunk, pipeline, config: OcrConfig, device: str) -> None:
+def _run_one_by_one(chunk, pipeline) -> None:
     for doc, img in chunk:
         if doc.error is not None:
             continue
         t0 = time.perf_counter()
         try:
-            with precision_context(device, config.precision):
-                doc.results.extend(pipeline.run([img]))
+            doc.results.extend(pipeline.run([img]))
         except Exception as exc:   # noqa: BLE001 - one bad document must not fail the batch
             doc.error = ("ocr", type(exc).__name__, f"pipeline failed: {exc}"[:2000])
         doc.ocr_ms += (time.perf_counter() - t0) * 1000
@@ -219,8 +216,7 @@ def empty_frame() -> pd.DataFrame:
     return PAGE_ROW.empty_table().to_pandas()
 
 
-def ocr_frame(docs: pd.DataFrame, pipeline, ref: ModelRef, config: OcrConfig = OcrConfig(),
-              device: str = "cpu") -> pd.DataFrame:
+def ocr_frame(docs: pd.DataFrame, pipeline, ref: ModelRef, config: OcrConfig = OcrConfig()) -> pd.DataFrame:
     """Documents (columns `path`, `content`, optional `doc_id`) -> PAGE_ROW rows, in input order.
 
     `component_versions` is a dict per row (Arrow and Spark read it as a map).
@@ -229,7 +225,7 @@ def ocr_frame(docs: pd.DataFrame, pipeline, ref: ModelRef, config: OcrConfig = O
     if missing:
         raise ValueError(f"ocr_frame needs columns path and content; missing {sorted(missing)}")
     decoded = [_decode(row, config) for row in docs.itertuples(index=False)]
-    _run_docs([d for d in decoded if d.error is None], pipeline, config, device)
+    _run_docs([d for d in decoded if d.error is None], pipeline, config)
     rows = [r for d in decoded for r in _doc_rows(d, ref)]
     if not rows:
         return empty_frame()
@@ -243,9 +239,8 @@ def ocr_partitions(source: PipelineSource, config: OcrConfig = OcrConfig(),
 
     def run(batches: Iterable[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         pipeline = cached_pipeline(source, config)
-        device = pick_device(config.device)
         for batch in batches:
-            out = ocr_frame(batch, pipeline, source.ref, config, device)
+            out = ocr_frame(batch, pipeline, source.ref, config)
             if on_batch is not None:
                 on_batch(out)
             yield out

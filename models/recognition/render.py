@@ -26,7 +26,8 @@ OTHER_TEXT = ("北京 東京 中華 日本 會社 株式 大學 電話 地址 �
               "ひらがな カタカナ です ます こんにちは トウキョウ "
               "Москва привет банк счёт Итого Дата Адрес "
               "Αθήνα λόγος ευρώ ΣΥΝΟΛΟ Ημερομηνία").split()
-# (CJK font, alphabet font) per split: sans faces for training, serif faces held out for evaluation
+# (CJK font, fallback alphabet font) per split: sans for training, serif held out; Cyrillic and Greek normally
+# come from every face of the split that has them (_alphabet_fonts)
 OTHER_FONTS = {"train": ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
                          "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
                "eval": ("/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc",
@@ -166,14 +167,33 @@ def _truetype(path: str, size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(path, size, index=index)
 
 
+@functools.lru_cache(maxsize=4)
+def _alphabet_fonts(split: str) -> tuple[str, ...]:
+    """Faces of the synthetic engine's font split that draw all of Cyrillic and Greek: the same train/eval
+    families as Latin text, so held-out foreign words are in faces the script identifier never saw."""
+    from fontTools.ttLib import TTFont
+    from models.synth.fonts import load_fonts
+    needed = [c for lo, hi in FOREIGN_RANGES if lo < 0x2E80 for c in range(lo, hi + 1) if c != 0x03A2]
+    out = []
+    for path in sorted({f.path for f in load_fonts(split).fonts if not f.path.lower().endswith(".ttc")}):
+        cmap = TTFont(path, lazy=True).getBestCmap() or {}
+        if all(c in cmap for c in needed):
+            out.append(path)
+    return tuple(out)
+
+
 def render_crop(rng: np.random.Generator, script: str, split: str = "train", height: int = 32,
                 degrade_p: float = 0.8) -> RenderedCrop:
     """One word crop of `script` (hangul | latin | digits | other) rendered with a font of `split`;
-    "other" here means a script we do not read (Han, kana, Cyrillic, Greek)."""
+    "other" here means a script we do not read (Han, kana, Cyrillic, Greek): Han and kana in the split's
+    Noto CJK face, Cyrillic and Greek in any face of the split that has them."""
     text = random_text(rng, script)
     if script == "other":
         cjk = any(ord(c) > 0x2E80 for c in text)
-        path = OTHER_FONTS[split if split in OTHER_FONTS else "train"][0 if cjk else 1]
+        paths = () if cjk else _alphabet_fonts(split)
+        if not paths:
+            paths = (OTHER_FONTS[split if split in OTHER_FONTS else "train"][0 if cjk else 1],)
+        path = paths[int(rng.integers(len(paths)))]
         font_name, pil = path.rsplit("/", 1)[1], _truetype(path, int(rng.integers(26, 44)))
     else:
         from models.synth.fonts import load_fonts
