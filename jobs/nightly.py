@@ -1,16 +1,18 @@
 """The nightly digitization job: archive files -> OCR pages -> Delta tables.
 
     binaryFile(source)  -> doc_id = sha256(content)
-    anti-join documents on (doc_id, model_version)      incremental: only what this version has not done
-    repartition by doc_id, drop duplicate contents
+    mark what documents has for (doc_id, model_version), keep the content of the rest; localCheckpoint
+      (one read of the archive serves both the `files` rows and the work)
+    incremental: only what this version has not done, repartitioned by doc_id, one row per distinct content
     mapInPandas(udfs.ocr.ocr_partitions)                 one pipeline per Python worker, one row per page
     localCheckpoint (the OCR runs once), then MERGE into pages, words, lines, entities, fields, errors,
-    and documents last
+    and documents last; then every listed path -> doc_id into `files`
     runs row: one per run, at the end ('ok', or 'failed' when the job raised)
 
 `documents` is written last and is what the incremental filter reads, so a crash before it leaves nothing
 half-done that a rerun would skip; the other tables' MERGEs on natural keys make the rerun insert nothing
-twice. Re-running the same night is a no-op (zero documents to do, one new `runs` row says so).
+twice. Re-running the same night is a no-op (zero documents to do, no new `files` row, one new `runs` row
+says so).
 """
 from __future__ import annotations
 
@@ -146,16 +148,34 @@ def list_documents(spark, source: str, path_glob: str = "*", empty: list[str] = 
     return files.withColumn("doc_id", F.sha2("content", 256))
 
 
-def documents_to_do(spark, files, lake: str, model_version: str, tasks: int):
-    """Files whose (doc_id, model_version) is not in `documents`, one row per distinct content."""
+def mark_done(spark, files, lake: str, model_version: str):
+    """`files` + boolean `done` (its (doc_id, model_version) is in `documents`), with the content of done
+    files dropped, materialised once: the archive is read and hashed one time for both uses below."""
     from pyspark.sql import functions as F
 
     from jobs.tables import read_table
 
     done = (read_table(spark, lake, "documents").where(F.col("model_version") == model_version)
-            .select("doc_id").distinct())
-    todo = files.join(F.broadcast(done), "doc_id", "left_anti")
+            .select("doc_id").distinct().withColumn("done", F.lit(True)))
+    marked = (files.join(F.broadcast(done), "doc_id", "left").fillna(False, ["done"])
+              .withColumn("content", F.when(F.col("done"), F.lit(None)).otherwise(F.col("content"))))
+    return marked.localCheckpoint(eager=True)
+
+
+def documents_to_do(marked, tasks: int):
+    """Files not done under this version, one row per distinct content (two copies are read once)."""
+    from pyspark.sql import functions as F
+
+    todo = marked.where(~F.col("done")).drop("done")
     return todo.repartition(tasks, "doc_id").dropDuplicates(["doc_id"])
+
+
+def file_rows(marked, run_id: str, run_date: dt.date):
+    """`files` rows: every listed path with its content's doc_id (first seen in this run)."""
+    from pyspark.sql import functions as F
+
+    return marked.select("path", "doc_id", F.col("length").alias("size_bytes"), F.lit(run_id).alias("run_id"),
+                         F.to_date(F.lit(run_date.isoformat())).alias("run_date"))
 
 
 def table_rows(pages_df, name: str):
@@ -231,7 +251,7 @@ def run_nightly(spark, config: NightlyConfig, source: PipelineSource, mlflow_run
     """Run one night over `config.source` with the pipeline `source` (already resolved to a version)."""
     from pyspark.sql import functions as F
 
-    from jobs.tables import append_rows, commit_metadata, ensure_tables, spark_schema
+    from jobs.tables import append_rows, commit_metadata, ensure_tables, merge_rows, spark_schema
 
     t_start = time.perf_counter()
     ref = source.ref
@@ -248,7 +268,8 @@ def run_nightly(spark, config: NightlyConfig, source: PipelineSource, mlflow_run
         listed = list_files(spark, config.source, config.path_glob)
         n_seen = len(listed)
         files = list_documents(spark, config.source, config.path_glob, [p for p, n in listed.items() if n == 0])
-        todo = documents_to_do(spark, files, config.lake, str(ref.version), tasks)
+        marked = mark_done(spark, files, config.lake, str(ref.version))
+        todo = documents_to_do(marked, tasks)
         log(f"[nightly] run {run_id}: {n_seen} files under {config.source}, model {ref.name} v{ref.version}")
         t_ocr = time.perf_counter()
         progress = Progress(spark, n_seen, config.progress_every_s, log)
@@ -268,6 +289,8 @@ def run_nightly(spark, config: NightlyConfig, source: PipelineSource, mlflow_run
             log(progress.line())
         if n_todo:
             write_tables(spark, config.lake, pages_df, counts, config.write_threads)
+        if n_seen:
+            merge_rows(spark, config.lake, "files", file_rows(marked, run_id, run_date))
         summary = RunSummary(run_id, run_date, ref.name, str(ref.version), n_seen, n_seen - n_todo, n_todo,
                              counts["pages"], counts["errors"], time.perf_counter() - t_start, ocr_s,
                              progress.docs.value)

@@ -129,3 +129,31 @@ def test_a_crash_before_documents_is_committed_loses_and_duplicates_nothing(spar
     assert len(pages) == 2 and set(pages.n) == {1}  # a PNG and a JPEG, each page exactly once
     runs = _sql(spark, lake, "SELECT status FROM runs ORDER BY started_at")
     assert runs.status.tolist() == ["failed", "ok"]
+
+
+def test_copies_of_one_scan_are_read_once_and_every_path_stays_findable(spark, tmp_path):
+    import shutil
+
+    archive = tmp_path / "archive"
+    expected = write_archive(archive, n_good=2, seed=3, broken=False)
+    first_path, second_path = sorted(expected)
+    shutil.copy(first_path, archive / "same_night_copy.png")        # a copy in the first night
+    cfg = NightlyConfig(source=str(archive), lake=str(tmp_path / "lake"), run_date=NIGHT, progress_every_s=0)
+    night1 = run_nightly(spark, cfg, FakeSource(fake_ref("1")), log=lambda s: None)
+    assert (night1.n_seen, night1.n_docs) == (3, 2)                  # two contents, read once each
+    (archive / "later").mkdir()
+    shutil.copy(second_path, archive / "later" / "rescan.jpg")       # a copy that turns up a night later
+    night2 = run_nightly(spark, cfg, FakeSource(fake_ref("1")), log=lambda s: None)
+    assert (night2.n_seen, night2.n_docs, night2.n_skipped) == (4, 0, 4)
+    lake = str(tmp_path / "lake")
+    files = _sql(spark, lake, "SELECT f.path, f.run_id, d.path AS read_as FROM files f "
+                              "JOIN documents d USING (doc_id) ORDER BY f.path")
+    by_path = {p.removeprefix("file:"): r for p, r in zip(files.path, files.read_as)}
+    assert set(by_path) == {first_path, second_path, str(archive / "same_night_copy.png"),
+                            str(archive / "later" / "rescan.jpg")}
+    assert by_path[str(archive / "same_night_copy.png")] == by_path[first_path]
+    assert by_path[str(archive / "later" / "rescan.jpg")].removeprefix("file:") == second_path
+    assert files.run_id.nunique() == 2                               # the rescan was first seen on night 2
+    night3 = run_nightly(spark, cfg, FakeSource(fake_ref("1")), log=lambda s: None)
+    assert night3.n_docs == 0
+    assert len(_sql(spark, lake, "SELECT * FROM files")) == 4        # a rerun adds no file rows

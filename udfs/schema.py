@@ -1,8 +1,9 @@
 """Every row shape of the nightly job, declared once as Arrow schemas.
 
 - `PAGE_ROW`: what the OCR UDF returns, one row per page (or one error row per bad document).
-- `TABLES`: the Delta tables (documents, pages, words, lines, entities, fields, errors, runs) with their
-  natural keys and partition column. Spark gets its StructTypes from these (jobs/tables.py converts), delta-rs
+- `TABLES`: the Delta tables (files, documents, pages, words, lines, entities, fields, errors, runs) with
+  their natural keys and partition column. `files` maps every path ever seen to its content's doc_id (two
+  copies of one scan are read once, under one doc_id, and both paths stay findable). Spark gets its StructTypes from these (jobs/tables.py converts), delta-rs
   and DuckDB read the same Arrow types, so "schema equality" is checked against one source of truth.
 
 Conventions: `page` is 1-based; `quad` is 8 floats x0, y0, x1, y1, x2, y2, x3, y3 in absolute pixels of the
@@ -63,6 +64,8 @@ def _table(name: str, columns: list, keys: tuple[str, ...]) -> TableSpec:
 
 
 TABLES: dict[str, TableSpec] = {t.name: t for t in (
+    _table("files", [("path", STR), ("doc_id", STR), ("size_bytes", I64), ("run_id", STR), ("run_date", pa.date32())],
+           ("path", "doc_id")),
     _table("documents", _DOC_KEY + [
         ("path", STR), ("size_bytes", I64), ("n_pages", I32), ("status", STR), ("error_class", STR),
         ("model_name", STR), ("component_versions", VERSIONS), ("decode_ms", F64), ("ocr_ms", F64),
