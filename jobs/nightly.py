@@ -41,6 +41,7 @@ class NightlyConfig:
     ocr: OcrConfig = field(default_factory=OcrConfig)
     progress_every_s: float = 5.0            # 0 = no progress line
     write_threads: int = 3                   # concurrent table MERGEs (each has its own Delta log)
+    retry_errors: bool = False               # read again the documents this version failed on
 
     def __post_init__(self) -> None:
         if not self.source or not self.lake:
@@ -148,15 +149,18 @@ def list_documents(spark, source: str, path_glob: str = "*", empty: list[str] = 
     return files.withColumn("doc_id", F.sha2("content", 256))
 
 
-def mark_done(spark, files, lake: str, model_version: str):
-    """`files` + boolean `done` (its (doc_id, model_version) is in `documents`), with the content of done
-    files dropped, materialised once: the archive is read and hashed one time for both uses below."""
+def mark_done(spark, files, lake: str, model_version: str, retry_errors: bool = False):
+    """`files` + boolean `done` (its (doc_id, model_version) is in `documents`; with `retry_errors` only
+    with status ok), with the content of done files dropped, materialised once: the archive is read and
+    hashed one time for both uses below."""
     from pyspark.sql import functions as F
 
     from jobs.tables import read_table
 
-    done = (read_table(spark, lake, "documents").where(F.col("model_version") == model_version)
-            .select("doc_id").distinct().withColumn("done", F.lit(True)))
+    done = read_table(spark, lake, "documents").where(F.col("model_version") == model_version)
+    if retry_errors:
+        done = done.where(F.col("status") == "ok")
+    done = done.select("doc_id").distinct().withColumn("done", F.lit(True))
     marked = (files.join(F.broadcast(done), "doc_id", "left").fillna(False, ["done"])
               .withColumn("content", F.when(F.col("done"), F.lit(None)).otherwise(F.col("content"))))
     return marked.localCheckpoint(eager=True)
@@ -225,7 +229,8 @@ def write_tables(spark, lake: str, pages_df, counts: dict[str, int], threads: in
         futures = [pool.submit(merge_rows, spark, lake, name, table_rows(pages_df, name)) for name in details]
         for future in futures:
             future.result()
-    merge_rows(spark, lake, marker, table_rows(pages_df, marker))
+    # a retried document's new outcome replaces its `error` row (the errors table keeps the history)
+    merge_rows(spark, lake, marker, table_rows(pages_df, marker), update_if="t.status = 'error'")
 
 
 def _runs_row(spark, summary: RunSummary | None, base: dict, status: str):
@@ -268,7 +273,7 @@ def run_nightly(spark, config: NightlyConfig, source: PipelineSource, mlflow_run
         listed = list_files(spark, config.source, config.path_glob)
         n_seen = len(listed)
         files = list_documents(spark, config.source, config.path_glob, [p for p, n in listed.items() if n == 0])
-        marked = mark_done(spark, files, config.lake, str(ref.version))
+        marked = mark_done(spark, files, config.lake, str(ref.version), config.retry_errors)
         todo = documents_to_do(marked, tasks)
         log(f"[nightly] run {run_id}: {n_seen} files under {config.source}, model {ref.name} v{ref.version}")
         t_ocr = time.perf_counter()

@@ -24,6 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="register shipped weights first (idempotent), default models/weights")
     parser.add_argument("--run-date", type=dt.date.fromisoformat, help="partition date (default today, UTC)")
     parser.add_argument("--glob", default="*", help="file name glob (Spark pathGlobFilter)")
+    parser.add_argument("--retry-errors", action="store_true",
+                        help="read again the documents this model version failed on (default: skip them)")
     g = parser.add_argument_group("spark")
     g.add_argument("--master", default="local[2]", help="Spark master; 'none' = leave it to spark-submit")
     g.add_argument("--tasks", type=int, default=0, help="UDF partitions (0 = 2 x parallelism)")
@@ -72,7 +74,7 @@ def run(args) -> int:
     source = registry.registry_source(ref, spark)
     config = NightlyConfig(
         source=args.source, lake=args.lake, run_date=args.run_date, path_glob=args.glob, tasks=args.tasks,
-        progress_every_s=args.progress_every,
+        progress_every_s=args.progress_every, retry_errors=args.retry_errors,
         ocr=OcrConfig(limits=DecodeLimits(max_pixels=args.max_pixels, max_pages=args.max_pages,
                                           pdf_dpi=args.pdf_dpi),
                       batch_pages=args.batch_pages, device=args.device, precision=args.precision))

@@ -74,14 +74,17 @@ def conform(df, spec: TableSpec):
     return df.select([F.col(f.name).cast(f.dataType).alias(f.name) for f in target.fields])
 
 
-def merge_rows(spark, lake: str | Path, name: str, df) -> None:
-    """MERGE `df` into table `name` on its natural key, inserting only the keys the table lacks."""
+def merge_rows(spark, lake: str | Path, name: str, df, update_if: str | None = None) -> None:
+    """MERGE `df` into table `name` on its natural key, inserting only the keys the table lacks; with
+    `update_if` (a condition on the target row `t` and source row `s`) matched rows meeting it are replaced."""
     from delta.tables import DeltaTable
 
     spec = TABLES[name]
     cond = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in spec.keys)
-    (DeltaTable.forPath(spark, table_path(lake, name)).alias("t")
-     .merge(conform(df, spec).alias("s"), cond).whenNotMatchedInsertAll().execute())
+    merge = DeltaTable.forPath(spark, table_path(lake, name)).alias("t").merge(conform(df, spec).alias("s"), cond)
+    if update_if is not None:
+        merge = merge.whenMatchedUpdateAll(condition=update_if)
+    merge.whenNotMatchedInsertAll().execute()
 
 
 def append_rows(spark, lake: str | Path, name: str, df) -> None:

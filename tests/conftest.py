@@ -67,6 +67,27 @@ class FakeSource:
         return FakePipeline(self.ref.version)
 
 
+class _FlakyPipeline(FakePipeline):
+    """The double, failing every page while a marker file exists (a transient fault: OOM, lost GPU)."""
+
+    def __init__(self, version: str, marker: str):
+        super().__init__(version)
+        self.marker = marker
+
+    def run(self, images):
+        if os.path.exists(self.marker):
+            raise RuntimeError("CUDA out of memory (transient)")
+        return super().run(images)
+
+
+@dataclass(frozen=True)
+class FlakySource(FakeSource):
+    marker: str = ""
+
+    def load(self, device: str, precision: str = "auto") -> FakePipeline:
+        return _FlakyPipeline(self.ref.version, self.marker)
+
+
 def fake_ref(version: str = "1") -> ModelRef:
     p = FakePipeline(version)
     return ModelRef("lakeocr-pipeline", version, tuple(sorted(p.versions.items())))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -113,10 +114,10 @@ def test_a_crash_before_documents_is_committed_loses_and_duplicates_nothing(spar
                         progress_every_s=0)
     real_merge = jobs.tables.merge_rows
 
-    def crash_on_documents(spark_, lake, name, df):
+    def crash_on_documents(spark_, lake, name, df, **kw):
         if name == "documents":
             raise RuntimeError("executor lost")
-        return real_merge(spark_, lake, name, df)
+        return real_merge(spark_, lake, name, df, **kw)
 
     monkeypatch.setattr(jobs.tables, "merge_rows", crash_on_documents)
     with pytest.raises(RuntimeError, match="executor lost"):
@@ -157,3 +158,28 @@ def test_copies_of_one_scan_are_read_once_and_every_path_stays_findable(spark, t
     night3 = run_nightly(spark, cfg, FakeSource(fake_ref("1")), log=lambda s: None)
     assert night3.n_docs == 0
     assert len(_sql(spark, lake, "SELECT * FROM files")) == 4        # a rerun adds no file rows
+
+
+def test_retry_errors_reads_failed_documents_again_and_replaces_their_status(spark, tmp_path):
+    from tests.conftest import FlakySource
+
+    expected = write_archive(tmp_path / "archive", n_good=2, seed=4)        # 2 good + zero.png + truncated.pdf
+    marker = tmp_path / "gpu_is_down"
+    marker.touch()
+    source = FlakySource(fake_ref("9"), marker=str(marker))    # a version no other test loads: workers cache by it
+    cfg = NightlyConfig(source=str(tmp_path / "archive"), lake=str(tmp_path / "lake"), run_date=NIGHT,
+                        progress_every_s=0)
+    lake = str(tmp_path / "lake")
+    night1 = run_nightly(spark, cfg, source, log=lambda s: None)
+    assert (night1.n_docs, night1.n_pages, night1.n_errors) == (4, 0, 4)      # every document failed
+    marker.unlink()                                                           # the fault is gone
+    assert run_nightly(spark, cfg, source, log=lambda s: None).n_docs == 0    # failures are not retried by default
+    retry = run_nightly(spark, replace(cfg, retry_errors=True), source, log=lambda s: None)
+    assert retry.n_docs == 4 and retry.n_pages == sum(expected.values()) and retry.n_errors == 2
+    docs = _sql(spark, lake, "SELECT path, status, count(*) OVER (PARTITION BY doc_id) AS n FROM documents")
+    status = {p.removeprefix("file:"): s for p, s in zip(docs.path, docs.status)}
+    assert set(docs.n) == {1}                                                 # replaced, not duplicated
+    assert status == {p: "ok" if n else "error" for p, n in expected.items()}
+    stages = _sql(spark, lake, "SELECT stage, count(*) AS n FROM errors GROUP BY stage ORDER BY stage")
+    assert dict(zip(stages.stage, stages.n)) == {"decode": 2, "ocr": 2}       # the history of the failures
+    assert run_nightly(spark, replace(cfg, retry_errors=True), source, log=lambda s: None).n_docs == 2
