@@ -44,6 +44,7 @@ _SEP = r"\s*[./\-]\s*"
 _DATE_PATTERNS: tuple[tuple[str, str], ...] = (
     (r"(\d{4})\s*년\s*(\d{1,2})\s*월\s*(\d{1,2})\s*일", "ymd"),
     (rf"(\d{{4}}){_SEP}(\d{{1,2}}){_SEP}(\d{{1,2}})\.?", "ymd"),
+    (r"(\d{4})\s+(\d{1,2})\s+(\d{1,2})", "ymd"),          # "2024 03 05": a four-digit year first is unambiguous
     (rf"(\d{{1,2}}){_SEP}(\d{{1,2}}){_SEP}(\d{{4}}|\d{{2}})", "dmy"),
     (r"(\d{4})(\d{2})(\d{2})", "ymd"),
     (r"(\d{1,2})(?:st|nd|rd|th)?[\s\-]*([A-Za-z]{3,9})\.?,?[\s\-]*(\d{4}|\d{2})", "d_mon_y"),
@@ -95,25 +96,34 @@ def normalize_time(text: str) -> str | None:
 
 
 _AMOUNT = re.compile(r"^(?P<pre>[₩$€£¥]|RM|MYR|KRW|USD|US\$|EUR|GBP|JPY)?\s*(?P<sign>-)?\s*"
-                     r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)\s*"
+                     r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d{1,3}(?:[ \u00a0\u2009]\d{3})+(?:\.\d+)?|"
+                     r"\d{1,3}(?:\.\d{3})+|\d+(?:\.\d+)?)\s*"
                      r"(?P<post>원|KRW|MYR|USD|EUR|RM)?$", re.IGNORECASE)
 
 
 def parse_amount(text: str) -> tuple[Decimal, str | None] | None:
-    """(amount, ISO currency or None) of "₩12,000", "12,000원", "RM 193.00", "$1,234.50"; else None."""
+    """(amount, ISO currency or None) of "₩12,000", "12,000원", "RM 193.00", "$1,234.50"; else None.
+    Thousands may also be grouped by spaces ("₩ 2 510", SI style); in won, which has no minor unit, by dots
+    too ("483.000원", "₩ 4.560"), and elsewhere one dot is a decimal point ("4.560" = 4.56)."""
     m = _AMOUNT.match(text.strip())
     if not m:
         return None
     pre, post = m.group("pre"), m.group("post")
     if pre and post and CURRENCY_SYMBOLS[pre.lower()] != CURRENCY_SYMBOLS[post.lower()]:
         return None
+    cur = pre or post
+    num = m.group("num")
+    if re.fullmatch(r"\d{1,3}(?:\.\d{3})+", num):
+        if cur and CURRENCY_SYMBOLS[cur.lower()] == "KRW":
+            num = num.replace(".", "")
+        elif num.count(".") > 1:
+            return None
     try:
-        value = Decimal(m.group("num").replace(",", ""))
+        value = Decimal(re.sub(r"[,\s\u00a0\u2009]", "", num))
     except InvalidOperation:
         return None
     if m.group("sign"):
         value = -value
-    cur = pre or post
     return value, (CURRENCY_SYMBOLS[cur.lower()] if cur else None)
 
 
