@@ -32,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--engine", choices=("auto", "synth", "fallback"), default=d.engine)
     parser.add_argument("--stem", choices=("linear", "conv"), default=d.stem, help="column embedding")
     parser.add_argument("--pool-script", default="", choices=("", "hangul", "latin", "digits"),
-                        help="few-label ablations: pool of one script only")
+                        help="only this script's crops (a fixed pool with --pool-size, else fresh renders)")
     parser.add_argument("--bf16", action="store_true", help="bf16 autocast in training (CPU AMX)")
     parser.add_argument("--unlabelled", choices=("words", "pages"), default="words",
                         help="fixmatch/seqclr unlabelled crops: rendered words or crops cut from synthetic pages")

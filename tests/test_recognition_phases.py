@@ -107,3 +107,13 @@ def test_train_recognizer_pool_phases_and_resume(tmp_path, charset):
     cfg = RecognizerTrainConfig(phase="supervised", **{**small, "steps": 4})
     _, summary = train_recognizer(cfg, charset=charset, pool=pool, ckpt_path=tmp_path / "supervised.ckpt")
     assert summary["step"] == 4
+
+
+def test_one_script_training_draws_only_that_script(charset):
+    from models.recognition.training import make_batches
+    from models.synth.charset import script_of
+
+    cfg = RecognizerTrainConfig(phase="supervised", batch_size=6, pool_script="hangul", bf16=False)
+    batch = next(iter(make_batches(cfg, charset)))
+    texts = [charset.decode(t) for t in batch["targets"].split(batch["target_lengths"].tolist())]
+    assert len(texts) == 6 and {script_of(t) for t in texts} == {"hangul"}

@@ -44,7 +44,7 @@ class RecognizerTrainConfig:
                                      # after 800 steps from scratch, "linear" was still at 0.000
     pool_size: int = 0               # 0: endless fresh renders; N: a fixed pool of N rendered crops
     label_fraction: float = 1.0      # with a pool: the labelled share (the rest is unlabelled)
-    pool_script: str = ""            # with a pool: only this script's crops ("" = the usual mix)
+    pool_script: str = ""            # only this script's crops, pooled or fresh ("" = the usual mix)
     unlabelled_batch: int = 48       # fixmatch / seqclr
     fixmatch_threshold: float = 0.9
     seqclr_instances: int = 5
@@ -99,6 +99,9 @@ def make_batches(cfg: RecognizerTrainConfig, charset: Charset, pool: CropPool | 
     if pool is not None:
         lab, unl = split_pool(pool, cfg.label_fraction, cfg.seed)
         lab_src, unl_src = lab.as_source(), unl.as_source()
+    elif cfg.pool_script:           # one script's words: a per-script model, or a specialised fine-tune
+        from models.recognition.eval_sets import script_source
+        lab_src = unl_src = script_source("train", cfg.pool_script, cfg.engine)
     else:
         lab_src = unl_src = word_source("train", engine=cfg.engine)
     unl_src = unlabelled or unl_src
