@@ -42,12 +42,16 @@ def main(argv=None) -> int:
     ap.add_argument("--cache", default="build/detector/heldout", help="rendered held-out pages (reused)")
     ap.add_argument("--weights-dir", default=str(WEIGHTS_DIR))
     ap.add_argument("--precision", default="auto", help="the detector's precision (models.precision)")
+    ap.add_argument("--max-side", type=int, default=0,
+                    help="pages' long side at inference (default: the weights' predictor.max_side)")
     ap.add_argument("--set", action="append", default=[], metavar="FIELD=V1,V2",
                     help="a DecodeConfig field and the values to try (repeatable: the grid is their product)")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     pred = DetectionPredictor.from_weights("detector", args.weights_dir, precision=args.precision)
     pred.net = _Memo(pred.net)
+    if args.max_side:
+        pred.config = dataclasses.replace(pred.config, max_side=args.max_side)
     samples = heldout_pages(args.pages, 10_000, args.cache)
     images, gts = [im for im, _ in samples], [pg for _, pg in samples]
     fields = {f.name: f.type for f in dataclasses.fields(DecodeConfig)}
@@ -62,7 +66,7 @@ def main(argv=None) -> int:
     for combo in itertools.product(*grid) if grid else [()]:
         pred.decode_config = dataclasses.replace(base, **dict(combo))
         s = evaluate_pages(pred.detect(images), gts)
-        print(json.dumps({"precision": pred.precision, **dict(combo), **{k: round(s[k], 4) for k in (
+        print(json.dumps({"precision": pred.precision, "max_side": pred.config.max_side, **dict(combo), **{k: round(s[k], 4) for k in (
             "word_hmean", "word_precision", "word_recall", "char_hmean", "line_hmean", "page_orientation_acc")}}),
             flush=True)
     return 0

@@ -32,8 +32,10 @@ MAX_SKEW = 15.0     # degrees
 
 @dataclass(frozen=True)
 class DecodeConfig:
-    # chosen on 48 held-out synthetic pages with bench/sweep_decode.py (word H-mean 0.717 at link 0.3 /
-    # split 0.8 -> 0.855 at link 0.65 / split 1.0); never on benchdata
+    # chosen on 48 held-out synthetic pages with bench/sweep_decode.py, never on benchdata: word H-mean 0.717
+    # at link 0.3 / split 0.8 -> 0.864 at link 0.65 / split 1.0 (pages at max_side 1600). The shipped
+    # detector.json reads pages at max_side 2048, where link 0.55 is best (0.896); these defaults are the
+    # training scale's
     center_thr: float = 0.3
     link_thr: float = 0.65
     line_gap: float = 1.5          # max gap between words of a line, in word heights
