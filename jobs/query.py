@@ -54,13 +54,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-rows", type=int, default=50)
 
 
-def run(args) -> int:
+def format_frame(df, max_rows: int = 50) -> str:
+    """A result as a text table: floats written out (amounts read 4107425461 and 6493.44, never
+    4.107425e+09), at most `max_rows` rows and a line saying how many there were."""
+    import numpy as np
     import pandas as pd
 
+    if not len(df):
+        return "(no rows)"
+    with pd.option_context("display.max_columns", 20, "display.width", 160, "display.max_colwidth", 60):
+        text = df.head(max_rows).to_string(
+            index=False, float_format=lambda v: np.format_float_positional(v, precision=4, trim="-"))
+    return text + (f"\n... {len(df)} rows, {max_rows} shown" if len(df) > max_rows else "")
+
+
+def run(args) -> int:
     df = query_duckdb(args.sql, args.lake) if args.engine == "duckdb" else query_spark(args.sql, args.lake)
-    with pd.option_context("display.max_rows", args.max_rows, "display.max_columns", 20,
-                           "display.width", 160, "display.max_colwidth", 60):
-        print(df.head(args.max_rows).to_string(index=False) if len(df) else "(no rows)")
-    if len(df) > args.max_rows:
-        print(f"... {len(df)} rows, {args.max_rows} shown")
+    print(format_frame(df, args.max_rows))
     return 0
