@@ -66,7 +66,8 @@ def main(argv=None) -> int:
     for combo in itertools.product(*grid) if grid else [()]:
         pred.decode_config = dataclasses.replace(base, **dict(combo))
         s = evaluate_pages(pred.detect(images), gts)
-        print(json.dumps({"precision": pred.precision, "max_side": pred.config.max_side, **dict(combo), **{k: round(s[k], 4) for k in (
+        print(json.dumps({"precision": pred.precision, "max_side": pred.config.max_side, **dict(combo),
+                          **{k: round(s[k], 4) for k in (
             "word_hmean", "word_precision", "word_recall", "char_hmean", "line_hmean", "page_orientation_acc")}}),
             flush=True)
     return 0

@@ -279,7 +279,8 @@ def _mkdir(path: Path) -> Path:
     return path
 
 
-def registry_source(ref: ModelRef, spark=None, loader: Callable[[str, str, str], object] = _load_zoo) -> RegistrySource:
+def registry_source(ref: ModelRef, spark=None,
+                    loader: Callable[[str, str, str], object] = _load_zoo) -> RegistrySource:
     """Download `ref`'s weights on the driver; broadcast them when a Spark session is given."""
     files = download_weights(ref)
     payload = spark.sparkContext.broadcast(files) if spark is not None else files

@@ -3,8 +3,9 @@
 - `PAGE_ROW`: what the OCR UDF returns, one row per page (or one error row per bad document).
 - `TABLES`: the Delta tables (files, documents, pages, words, lines, entities, fields, errors, runs) with
   their natural keys and partition column. `files` maps every path ever seen to its content's doc_id (two
-  copies of one scan are read once, under one doc_id, and both paths stay findable). Spark gets its StructTypes from these (jobs/tables.py converts), delta-rs
-  and DuckDB read the same Arrow types, so "schema equality" is checked against one source of truth.
+  copies of one scan are read once, under one doc_id, and both paths stay findable). Spark gets its
+  StructTypes from these (jobs/tables.py converts), delta-rs and DuckDB read the same Arrow types, so
+  "schema equality" is checked against one source of truth.
 
 Conventions: `page` is 1-based; `quad` is 8 floats x0, y0, x1, y1, x2, y2, x3, y3 in absolute pixels of the
 decoded page, clockwise from the text's top-left (models/types.py); word/line/entity ids are indices in the
