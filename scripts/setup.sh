@@ -11,7 +11,8 @@ command -v java >/dev/null 2>&1 || need_apt+=(openjdk-17-jre-headless)
 for pkg_font in "fonts-nanum:NanumGothic" "fonts-noto-cjk:Noto Sans CJK KR" "fonts-dejavu-core:DejaVu Sans" \
                 "fonts-liberation2:Liberation Serif" "fonts-unfonts-core:UnBatang" "fonts-baekmuk:Baekmuk Batang"; do
   pkg=${pkg_font%%:*}; fam=${pkg_font#*:}
-  fc-list 2>/dev/null | grep -q "$fam" || need_apt+=("$pkg")
+  # grep reads all of fc-list: with `grep -q` fc-list can die of SIGPIPE, which pipefail reports as "missing"
+  fc-list 2>/dev/null | grep -F "$fam" >/dev/null || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "[setup] installing Debian packages: ${need_apt[*]}"
