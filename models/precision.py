@@ -9,13 +9,17 @@
 from __future__ import annotations
 
 import contextlib
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:       # torch is imported where it is used: a Spark driver validates names without it
+    import torch
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16", "int8")
 
 
 def cpu_has_bf16() -> bool:
+    import torch
+
     try:
         return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):
@@ -43,6 +47,8 @@ def channels_last(precision: str, device: torch.device) -> bool:
 
 def place(module: torch.nn.Module, precision: str, device: torch.device) -> torch.nn.Module:
     """`module` in eval mode on `device`, in the memory layout its resolved precision runs fastest in."""
+    import torch
+
     module = module.eval().to(device)
     return module.to(memory_format=torch.channels_last) if channels_last(precision, device) else module
 
@@ -50,5 +56,7 @@ def place(module: torch.nn.Module, precision: str, device: torch.device) -> torc
 def autocast(precision: str, device: torch.device):
     """The autocast context for a resolved precision (a no-op for fp32 and int8)."""
     if precision in ("bf16", "fp16"):
+        import torch
+
         return torch.autocast(device.type, dtype=torch.bfloat16 if precision == "bf16" else torch.float16)
     return contextlib.nullcontext()
