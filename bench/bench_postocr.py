@@ -188,11 +188,11 @@ def bench_templates(n: int, seed: int, e2e: bool = False, grid: list[str] | None
             cast = type(getattr(MatchConfig(), name))
             axes.append([(name, cast(v)) for v in values.split(",")])
         configs = [dataclasses.replace(MatchConfig(), **dict(c)) for c in itertools.product(*axes)]
+    entity_of = {s.id: {f.name: f.entity for f in s.fields} for s in specs.values()}
     for cfg in configs:
         matcher = TemplateMatcher(specs, cfg)
         ident = fields_ok = fields_n = typed_ok = 0
         misses: list[str] = []
-        entity_of = {s.id: {f.name: f.entity for f in s.fields} for s in specs.values()}
         for spec, gt, words in instances:
             page = matcher(copy.deepcopy(words))
             ident += page.template_id == spec.id

@@ -216,9 +216,11 @@ def row_counts(pages_df) -> dict[str, int]:
     return pages_df.agg(*aggs).first().asDict()
 
 
-def write_tables(spark, lake: str, pages_df, counts: dict[str, int], threads: int = 3) -> None:
+def write_tables(spark, lake: str, pages_df, counts: dict[str, int], threads: int = 3,
+                 retry_errors: bool = False) -> None:
     """MERGE the rows of every table that gets any; the detail tables concurrently (independent Delta
-    logs), then `documents`, which marks the documents done for the incremental filter."""
+    logs), then `documents`, which marks the documents done for the incremental filter. Every MERGE is
+    insert-only (Delta's append fast path) except, when retrying, the `documents` one."""
     from concurrent.futures import ThreadPoolExecutor
 
     from jobs.tables import merge_rows
@@ -230,7 +232,8 @@ def write_tables(spark, lake: str, pages_df, counts: dict[str, int], threads: in
         for future in futures:
             future.result()
     # a retried document's new outcome replaces its `error` row (the errors table keeps the history)
-    merge_rows(spark, lake, marker, table_rows(pages_df, marker), update_if="t.status = 'error'")
+    merge_rows(spark, lake, marker, table_rows(pages_df, marker),
+               update_if="t.status = 'error'" if retry_errors else None)
 
 
 def _runs_row(spark, summary: RunSummary | None, base: dict, status: str):
@@ -293,7 +296,7 @@ def run_nightly(spark, config: NightlyConfig, source: PipelineSource, mlflow_run
         if config.progress_every_s > 0 and n_todo:
             log(progress.line())
         if n_todo:
-            write_tables(spark, config.lake, pages_df, counts, config.write_threads)
+            write_tables(spark, config.lake, pages_df, counts, config.write_threads, config.retry_errors)
         if n_seen:
             merge_rows(spark, config.lake, "files", file_rows(marked, run_id, run_date))
         summary = RunSummary(run_id, run_date, ref.name, str(ref.version), n_seen, n_seen - n_todo, n_todo,

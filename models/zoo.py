@@ -13,7 +13,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from models.pipeline import Pipeline
-from models.precision import PRECISIONS
 from models.weights import WEIGHTS_DIR
 
 
@@ -25,9 +24,8 @@ def load_pipeline(weights_dir: str | Path = WEIGHTS_DIR, device: str = "cpu", wi
                   detector=None, precision: str = "auto") -> Pipeline:
     """The shipped pipeline; `detector` replaces the shipped detector (e.g. GT boxes for an evaluation of the
     readers alone, models/peers/lakeocr.py). `precision` (models.precision) goes to every predictor; "int8"
-    quantises the recognizers and leaves the convolutional detector and script id on "auto"."""
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    quantises the recognizers and leaves the convolutional detector and script id on "auto"; each predictor
+    rejects a name it does not know (ValueError)."""
     conv_precision = "auto" if precision == "int8" else precision
     weights_dir = Path(weights_dir)
     if detector is None:

@@ -119,7 +119,7 @@ def parse_amount(text: str) -> tuple[Decimal, str | None] | None:
         elif num.count(".") > 1:
             return None
     try:
-        value = Decimal(re.sub(r"[,\s\u00a0\u2009]", "", num))
+        value = Decimal(re.sub(r"[,\s]", "", num))      # \s covers NBSP and the thin space
     except InvalidOperation:
         return None
     if m.group("sign"):
