@@ -167,18 +167,22 @@ def bench_templates(n: int, seed: int, e2e: bool = False, grid: list[str] | None
         pipeline = load_pipeline(weights_dir or WEIGHTS_DIR, with_postocr=False)   # words + text; matching below
 
         def read(img, gt):
-            return pipeline.run([img])[0]
+            return pipeline.run([img])[0], pipeline.region_reader(img)
     else:
         def read(img, gt):
-            return _strip(gt)
+            return _strip(gt), None
     rng = np.random.default_rng(seed)
     t0 = time.perf_counter()
     instances = []
     for k in range(n):
         spec = list(specs.values())[k % len(specs)]
         img, gt = render_template_instance(spec, rng)
-        instances.append((spec, gt, cluster(read(img, gt))))
-    others = [cluster(read(img, page)) for img, page in synth_pages(n, seed + 1, with_images=True)]
+        page, reader = read(img, gt)
+        instances.append((spec, gt, cluster(page), reader))
+    others = []
+    for img, page in synth_pages(n, seed + 1, with_images=True):
+        page, reader = read(img, page)
+        others.append((cluster(page), reader))
     t_read = (time.perf_counter() - t0) / (2 * n)
     configs = [MatchConfig()]
     if grid:
@@ -193,8 +197,8 @@ def bench_templates(n: int, seed: int, e2e: bool = False, grid: list[str] | None
         matcher = TemplateMatcher(specs, cfg)
         ident = fields_ok = fields_n = typed_ok = 0
         misses: list[str] = []
-        for spec, gt, words in instances:
-            page = matcher(copy.deepcopy(words))
+        for spec, gt, words, reader in instances:
+            page = matcher(copy.deepcopy(words), reader=reader)
             ident += page.template_id == spec.id
             fields_n += len(gt.fields)
             if page.template_id != spec.id:
@@ -205,9 +209,9 @@ def bench_templates(n: int, seed: int, e2e: bool = False, grid: list[str] | None
                 ent = entity_of[spec.id].get(name)
                 want = normalize(ent, text)[0] if ent else None
                 typed_ok += ok if want is None else normalize(ent, page.fields.get(name, ""))[0] == want
-                if not ok and len(misses) < 8 and not grid:
+                if not ok and len(misses) < 40 and not grid:
                     misses.append(f"{spec.id}.{name}: gt {text!r} read {page.fields.get(name)!r}")
-        false = sum(matcher(copy.deepcopy(p)).template_id is not None for p in others)
+        false = sum(matcher(copy.deepcopy(p), reader=r).template_id is not None for p, r in others)
         for m in misses:
             print("  " + m)
         changed = {k: v for k, v in dataclasses.asdict(cfg).items() if v != getattr(MatchConfig(), k)}

@@ -7,11 +7,15 @@ Stages are duck-typed by the protocols below; `versions` says which weights made
 on an executor can key the whole pipeline by them. A reader (script id, recognizer) may carry `crop_pad`:
 the margin, as a fraction of the word's height on every side, it was trained to see around a word (its
 weights' JSON recipe says it; 0 = the detector's quad as is). Word crops are cut once per distinct margin.
+
+A stage that sets `reads_regions = True` is called `stage(page, reader=...)`: `reader(quads)` reads any
+quads of that page's image with the shared recognizer ("*", else the first one), `[(text, conf)]`; the
+template stage uses it to read a field's words again as one crop (a token the detector split in two).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol, Sequence
+from typing import Callable, Protocol, Sequence
 
 import numpy as np
 
@@ -42,6 +46,9 @@ class PageStage(Protocol):
     def __call__(self, page: Page) -> Page: ...
 
 
+RegionReader = Callable[[Sequence[np.ndarray]], list[tuple[str, float]]]
+
+
 CROP_HEIGHT = 32
 
 
@@ -58,9 +65,20 @@ class Pipeline:
         pages = self.detector.detect(images)
         for image, page in zip(images, pages):
             self._read_words(image, page)
+            reader = self.region_reader(image)
             for stage in self.stages:
-                page = stage(page)
+                page = stage(page, reader=reader) if reader and getattr(stage, "reads_regions", False) else stage(page)
         return pages
+
+    def region_reader(self, image: np.ndarray) -> RegionReader | None:
+        rec = self.recognizers.get("*") or next(iter(self.recognizers.values()), None)
+        if rec is None:
+            return None
+        pad = float(getattr(rec, "crop_pad", 0.0))
+
+        def read(quads: Sequence[np.ndarray]) -> list[tuple[str, float]]:
+            return rec.recognize([crop_quad(image, q, height=self.crop_height, pad=pad) for q in quads]) if quads else []
+        return read
 
     def _read_words(self, image: np.ndarray, page: Page) -> None:
         if not page.words or not (self.recognizers or self.script_id):

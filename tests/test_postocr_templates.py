@@ -157,3 +157,90 @@ def test_field_pieces_the_detector_split_are_joined_but_spaces_stay():
         Word(quad=np.array([[50, 31], [50, 60], [30, 60], [30, 31]], np.float32), text="34", line_id=0,
              orientation=90)])
     assert join_words(rotated, [0, 1], 0.12) == "1234"          # along the reading direction, not x
+
+
+def _inside(quad, page: Page) -> list[int]:
+    import cv2
+    poly = np.asarray(quad, np.float32).reshape(-1, 1, 2)
+    return [i for i, w in enumerate(page.words)
+            if cv2.pointPolygonTest(poly, tuple(float(v) for v in np.asarray(w.quad).mean(axis=0)), False) >= 0]
+
+
+def _split(page: Page, text: str, left: str, right: str) -> list[int]:
+    """Cut the word `text` in two words (the detector lost a character between them); their ids."""
+    i = next(k for k, w in enumerate(page.words) if w.text == text)
+    q = np.asarray(page.words[i].quad, np.float32)
+    mid_top, mid_bot = (q[0] + q[1]) / 2, (q[3] + q[2]) / 2
+    a = Word(quad=np.stack([q[0], mid_top - (q[1] - q[0]) * 0.05, mid_bot - (q[2] - q[3]) * 0.05, q[3]]), text=left,
+             line_id=page.words[i].line_id)
+    b = Word(quad=np.stack([mid_top, q[1], q[2], mid_bot]), text=right, line_id=page.words[i].line_id)
+    page.words[i:i + 1] = [a, b]
+    return [i, i + 1]
+
+
+def test_fields_are_read_again_as_one_crop_per_line():
+    import copy
+    page = Clusterer()(instance(similarity()))
+    truth = {}
+    ids = _split(page, "₩12,000", "₩12", "000")                # the comma between them was lost
+    truth[tuple(ids)] = "₩12,000"
+    page = Clusterer()(page)
+    calls = []
+
+    def reader(quads):                                       # reads what is really printed under each quad
+        calls.append(len(quads))
+        out = []
+        for q in quads:
+            inside = _inside(q, page)
+            out.append((truth.get(tuple(inside), " ".join(page.words[i].text for i in inside)), 0.9))
+        return out
+    matcher = TemplateMatcher({SPEC["id"]: TemplateSpec.from_dict(SPEC)})
+    assert matcher(copy.deepcopy(page)).fields["amount"] == "₩12 000"               # word by word
+    read = matcher(page, reader=reader)
+    assert read.fields == VALUES and calls == [3]            # one crop per field line, one call per page
+    assert read.meta["field_values"]["amount"] == {"entity": "MONEY", "value": "12000 KRW", "valid": True}
+
+
+def test_a_typed_field_keeps_its_word_reading_when_only_that_one_is_valid_and_masked_fields_are_not_read():
+    import copy
+    page = Clusterer()(instance(similarity()))
+
+    def bad_date(quads):
+        return [("2O24. 3. 5." if "2024." in " ".join(page.words[i].text for i in _inside(q, page)) else
+                 " ".join(page.words[i].text for i in _inside(q, page)), 0.9) for q in quads]
+    matcher = TemplateMatcher({SPEC["id"]: TemplateSpec.from_dict(SPEC)})
+    assert matcher(copy.deepcopy(page), reader=bad_date).fields["date"] == "2024. 3. 5."
+    always = TemplateMatcher({SPEC["id"]: TemplateSpec.from_dict(SPEC)}, MatchConfig(reread="always"))
+    assert always(copy.deepcopy(page), reader=bad_date).fields["date"] == "2O24. 3. 5."
+    masked = copy.deepcopy(page)
+    masked.meta["pii_masked_words"] = [i for i, w in enumerate(masked.words) if w.text in ("Jane", "Q.", "Doe")]
+    seen = []
+    matcher(masked, reader=lambda quads: seen.extend(quads) or bad_date(quads))
+    assert len(seen) == 2                                    # date and amount; the masked customer is not read
+    with pytest.raises(ValueError, match="reread"):
+        TemplateMatcher({SPEC["id"]: TemplateSpec.from_dict(SPEC)}, MatchConfig(reread="maybe"))(
+            copy.deepcopy(page), reader=bad_date)
+
+
+def test_rule_marks_at_the_ends_of_a_field_line_are_dropped():
+    values = dict(VALUES, customer=": Jane Q. Doe |")          # a label's colon and the box's ruling
+    page = TemplateMatcher({SPEC["id"]: TemplateSpec.from_dict(SPEC)})(instance(similarity(), values=values))
+    assert page.fields["customer"] == "Jane Q. Doe"
+
+
+def test_anchors_down_one_margin_do_not_squash_the_other_axis():
+    """Labels down the left margin and one anchor elsewhere, each a little off (OCR'd positions): a
+    homography fitted to them is nearly degenerate; the match falls back to a well-conditioned model."""
+    spec = {"id": "margin_form", "version": 1, "lang": "en", "page": {"width_mm": 200, "height_mm": 280},
+            "anchors": [{"text": f"Label{k}", "box": [10, 30 + 14 * k, 40, 36 + 14 * k]} for k in range(9)] +
+                       [{"text": "Date", "box": [120, 170, 140, 176]}],
+            "fields": [{"name": f"value{k}", "box": [45, 30 + 14 * k, 110, 36 + 14 * k], "format": "text"}
+                       for k in range(9)]}
+    values = {f"value{k}": f"v{k}" for k in range(9)}
+    rng = np.random.default_rng(3)
+    items = [(a["text"], a["box"]) for a in spec["anchors"]] + [(values[f["name"]], f["box"]) for f in spec["fields"]]
+    page = layout(items, similarity())
+    for w in page.words:                                     # +-2 px of detector jitter
+        w.quad = np.asarray(w.quad, np.float32) + rng.normal(0, 2.0, 2).astype(np.float32)
+    page = TemplateMatcher({"margin_form": TemplateSpec.from_dict(spec)})(Clusterer()(page))
+    assert page.template_id == "margin_form" and page.fields == values

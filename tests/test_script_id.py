@@ -119,6 +119,29 @@ def test_each_reader_gets_word_crops_with_its_own_margin():
     assert [shape[1] for shape in padded.seen] == expected
 
 
+def test_a_region_reading_stage_gets_a_reader_of_its_own_page():
+    class Regions:
+        reads_regions = True
+
+        def __call__(self, page, reader=None):
+            page.meta["read"] = reader([box_to_quad(20, 20, 260, 60)])      # two words as one crop
+            return page
+
+    class PageOnly:
+        def __call__(self, page):
+            page.meta["plain"] = True
+            return page
+    padded = Tagger("P")
+    padded.crop_pad = 0.25
+    page = Pipeline(detector=BoxDetector(), recognizers={"*": padded}, stages=[Regions(), PageOnly()]).run(
+        [render_page()])[0]
+    assert page.meta["read"] == [("P0", 0.5)] and page.meta["plain"]
+    assert padded.seen[-1][1] == round((240 + 0.5 * 40) * 32 / (1.5 * 40))     # the region, with the margin
+    # without a recognizer there is nothing to read regions with: the stage is called without a reader
+    plain = Pipeline(detector=BoxDetector(), stages=[PageOnly()]).run([render_page()])[0]
+    assert plain.meta["plain"]
+
+
 def test_script_weights_round_trip(tmp_path):
     from models.weights import save_weights, sha256_file
     model = ScriptCNN().eval()

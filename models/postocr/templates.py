@@ -8,7 +8,9 @@ matching). Coordinates: a spec is in millimetres from its page's top-left corner
      left edge" of the run (from the quads' reading-direction TL/BL corners, so rotated pages work) paired
      with the middle of the anchor box's left edge (anchors are printed left-aligned in their boxes);
   2. RANSAC over those pairs with a similarity transform (scale, rotation, shift), then a least-squares
-     refit on the inliers: a homography with >= 6 inlier anchors (perspective and skew), else an affine;
+     refit on the inliers: a homography with >= 6 inlier anchors (perspective and skew), else an affine,
+     else the similarity: the first that stays locally close to a similarity (anchors down one margin
+     do not pin the other axis);
   3. accept the spec with the most inlier anchors if they cover >= `min_anchor_share` of its anchors (and
      at least `min_anchors`), the scale is plausible (2..30 px/mm) and the fit is tight; else
      `template_id = None` (a non-template page is reported as such, never guessed).
@@ -27,6 +29,7 @@ import cv2
 import numpy as np
 from rapidfuzz import fuzz
 
+from models.geometry import quad_angle, union_quad
 from models.postocr.normalize import normalize
 from models.synth.templates import TEMPLATE_DIR, TemplateSpec, load_template
 from models.types import Entity, Page
@@ -44,6 +47,9 @@ class MatchConfig:
                                      # end to end on held-out template pages (seed 777: 0.528 -> 0.569 field
                                      # exact match); GT spaces are never this tight (0.2 first joins one)
     scale_px_per_mm: tuple[float, float] = (1.5, 30.0)
+    reread: str = "valid"            # read a field's words again as one crop per line (when the pipeline
+                                     # passes a reader): "off", "always", or "valid" (always, except where
+                                     # only the word-by-word text of a typed field normalises)
 
 
 @dataclass(frozen=True)
@@ -92,8 +98,25 @@ def _apply(m: np.ndarray, pts: np.ndarray) -> np.ndarray:
     return h[:, :2] / h[:, 2:3]
 
 
+def _well_conditioned(m: np.ndarray, pts: np.ndarray, max_aspect: float = 2.0) -> bool:
+    """A page -> template map that is locally close to a similarity over the matched points: the two
+    singular values of its Jacobian at each point differ by at most `max_aspect` (a homography or affine
+    fitted to nearly collinear anchors, a form's labels down one margin, squashes the other axis)."""
+    eps = 1.0
+    for p in pts:
+        base = _apply(m, p[None])[0]
+        jac = np.stack([_apply(m, (p + [eps, 0])[None])[0] - base, _apply(m, (p + [0, eps])[None])[0] - base], 1)
+        if not np.all(np.isfinite(jac)):
+            return False
+        sv = np.linalg.svd(jac, compute_uv=False)
+        if sv[1] <= 0 or sv[0] / sv[1] > max_aspect:
+            return False
+    return True
+
+
 def fit_transform(src: np.ndarray, dst: np.ndarray, cfg: MatchConfig) -> tuple[np.ndarray, np.ndarray] | None:
-    """RANSAC similarity, then refit on inliers (homography with >= 6, else affine); (3x3, inlier mask)."""
+    """RANSAC similarity, then refit on the inliers with the richest model that stays well conditioned
+    (homography with >= 6 inliers, else affine, else the similarity itself); (3x3, inlier mask)."""
     if len(src) < cfg.min_anchors:
         return None
     sim, mask = cv2.estimateAffinePartial2D(src.astype(np.float32), dst.astype(np.float32), method=cv2.RANSAC,
@@ -104,12 +127,15 @@ def fit_transform(src: np.ndarray, dst: np.ndarray, cfg: MatchConfig) -> tuple[n
     inl = mask.ravel().astype(bool)
     for _ in range(2):                                   # refit, re-select inliers
         s, d = src[inl], dst[inl]
+        refits = []
         if len(s) >= 6:
-            hm, _ = cv2.findHomography(s, d, 0)
-            refit = hm if hm is not None else None
-        else:
-            aff, _ = cv2.estimateAffine2D(s, d, method=cv2.LMEDS) if len(s) >= 3 else (None, None)
-            refit = np.vstack([aff, [0, 0, 1]]) if aff is not None else None
+            refits.append(cv2.findHomography(s, d, 0)[0])
+        if len(s) >= 3:
+            aff = cv2.estimateAffine2D(s, d, method=cv2.LMEDS)[0]
+            refits.append(np.vstack([aff, [0, 0, 1]]) if aff is not None else None)
+        sim = cv2.estimateAffinePartial2D(s, d, method=cv2.LMEDS)[0]
+        refits.append(np.vstack([sim, [0, 0, 1]]) if sim is not None else None)
+        refit = next((r for r in refits if r is not None and _well_conditioned(r, s)), None)
         if refit is None:
             break
         err = np.linalg.norm(_apply(refit, src) - dst, axis=1)
@@ -193,6 +219,68 @@ def join_words(page: Page, ids: list[int], gap: float) -> str:
     return out
 
 
+def _line_groups(page: Page, ids: list[int]) -> list[list[int]]:
+    """Consecutive words of one line (ids in reading order) -> one group per line."""
+    groups: list[list[int]] = []
+    for i in ids:
+        lid = page.words[i].line_id
+        if groups and lid is not None and page.words[groups[-1][-1]].line_id == lid:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    return groups
+
+
+_JUNK = set("-~:;*·,.'\"`|/\\_=#[]^<>!?")
+
+
+def _is_junk(text: str) -> bool:
+    """A word of only rule marks and stray punctuation: what a field box's ruling or a neighbouring
+    label's colon reads as (currency signs, %, brackets around text and every letter or digit count)."""
+    return bool(text) and all(ch in _JUNK or ch.isspace() for ch in text)
+
+
+def _trim_junk(page: Page, group: list[int]) -> list[int]:
+    """A line's words without the junk words at its two ends (junk inside a line is kept: a split
+    token's "-")."""
+    lo, hi = 0, len(group)
+    while lo < hi and _is_junk(page.words[group[lo]].text):
+        lo += 1
+    while hi > lo and _is_junk(page.words[group[hi - 1]].text):
+        hi -= 1
+    return group[lo:hi]
+
+
+def field_texts(page: Page, spec: TemplateSpec, words_of: dict[str, list[int]], cfg: MatchConfig,
+                reader=None, skip: set[int] = frozenset()) -> dict[str, str]:
+    """Each field's text, line by line: the words of the line without junk at its ends, joined
+    (`join_words`); with a `reader` and `cfg.reread` not "off", the line read again as one crop (the
+    union of its word quads: a token the detector cut in two, "947-53-69572" as "947" "53-69572" or a lost
+    comma, comes back whole; its spaces are the recognizer's, which placed them better than the words'
+    gaps on held-out template pages). "valid" keeps the word-by-word
+    text of a typed field where only that one normalises. Fields over `skip` words (PII masked) are never
+    read again."""
+    if cfg.reread not in ("off", "always", "valid"):
+        raise ValueError(f"reread must be off, always or valid, got {cfg.reread!r}")
+    lines = {f.name: [g for g in (_trim_junk(page, g) for g in _line_groups(page, words_of.get(f.name, []))) if g]
+             for f in spec.fields}
+    texts = {name: " ".join(t for t in (join_words(page, g, cfg.join_gap) for g in groups) if t)
+             for name, groups in lines.items()}
+    if reader is None or cfg.reread == "off":
+        return texts
+    todo = [f for f in spec.fields if lines[f.name] and not skip.intersection(words_of.get(f.name, []))]
+    quads = [union_quad([page.words[i].quad for i in g], quad_angle(page.words[g[0]].quad))
+             for f in todo for g in lines[f.name]]
+    results = iter(reader(quads))
+    for f in todo:
+        text = " ".join(t for t in (next(results)[0].strip() for _ in lines[f.name]) if t)
+        if cfg.reread == "valid" and f.entity and normalize(f.entity, text)[1] is False and \
+                normalize(f.entity, texts[f.name])[1]:
+            continue                      # only the word-by-word reading is a valid value: keep it
+        texts[f.name] = text
+    return texts
+
+
 def _gap_heights(a, b) -> float:
     """Gap from word a's end to word b's start along a's reading direction (its quad's TL -> TR edge; quads
     are TL-first in reading order), in units of their mean height."""
@@ -237,7 +325,10 @@ class TemplateRegistry:
 
 @dataclass
 class TemplateMatcher:
-    """Stage: `page.template_id`, `page.fields` and typed field values for pages of a registered template."""
+    """Stage: `page.template_id`, `page.fields` and typed field values for pages of a registered template.
+    Called with a `reader` (models.pipeline.RegionReader) it reads fields again as whole crops
+    (`MatchConfig.reread`)."""
+    reads_regions = True
     specs: dict[str, TemplateSpec] = field(default_factory=lambda: TemplateRegistry().specs)
     config: MatchConfig = MatchConfig()
 
@@ -250,7 +341,7 @@ class TemplateMatcher:
                 best = (spec, m)
         return best
 
-    def __call__(self, page: Page) -> Page:
+    def __call__(self, page: Page, reader=None) -> Page:
         found = self.match(page)
         if found is None:
             page.template_id = None
@@ -263,9 +354,10 @@ class TemplateMatcher:
         field_entities = []
         words_of = read_fields(page, spec, m, self.config)
         masked = set(page.meta.get("pii_masked_words", []))
+        texts = field_texts(page, spec, words_of, self.config, reader, skip=masked)
         for f in spec.fields:
             ids = words_of.get(f.name, [])
-            text = join_words(page, ids, self.config.join_gap)
+            text = texts[f.name]
             page.fields[f.name] = text
             value, valid = normalize(f.entity, text) if f.entity else (text, None)
             if masked.intersection(ids):          # PII masked upstream: keep the entity's salted hash
