@@ -25,7 +25,7 @@ def test_default_stages_identify_rendered_template_instances():
     from models.synth.templates import load_templates, render_template_instance
     rng = np.random.default_rng(7)
     stages = default_stages(use_tagger=False)
-    assert len(stages) == 4
+    assert len(stages) == 5
     for spec in load_templates().values():
         _img, gt = render_template_instance(spec, rng, dpi=100)
         page = _strip(gt)
@@ -43,6 +43,44 @@ def test_default_stages_with_pii_mask():
     card = next(e for e in page.entities if e.label == "CARD")
     assert card.value.startswith("sha256:") and set(card.text) <= {"*", " "}
     assert "4111" not in " ".join(w.text for w in page.words)
+
+
+def _run(stages, page, reader):
+    for st in stages:
+        page = st(page, reader=reader) if reader and getattr(st, "reads_regions", False) else st(page)
+    return page
+
+
+def test_lines_are_read_again_as_one_crop_and_pii_lines_keep_their_masked_words():
+    """The line reader gives each line its whole-crop reading (a date's slashes the detector lost), and
+    with PII masking a line holding masked words is rebuilt from them (the line crop shows the number)."""
+    def words_page():
+        return make_page([("Date 05 03 2024", 60, 100), ("카드번호:", 60, 200), ("4111 1111 1111 1111", 300, 200)])
+    printed = {"Date 05 03 2024": "Date 05/03/2024", "카드번호:": "카드번호:",
+               "4111 1111 1111 1111": "4111-1111-1111-1111"}
+    seen = []
+
+    def reader(quads):
+        seen.append(len(quads))
+        out = []
+        for q in quads:
+            x0, x1 = float(np.min(np.asarray(q)[:, 0])), float(np.max(np.asarray(q)[:, 0]))
+            y = float(np.mean(np.asarray(q)[:, 1]))
+            words = [w.text for w in page.words if x0 <= np.asarray(w.quad)[:, 0].mean() <= x1
+                     and abs(np.asarray(w.quad)[:, 1].mean() - y) < 10]
+            out.append((printed[" ".join(words)], 0.9))
+        return out
+    page = words_page()
+    read = _run(default_stages(use_tagger=False), page, reader)
+    assert sorted(ln.text for ln in read.lines) == ["4111-1111-1111-1111", "Date 05/03/2024", "카드번호:"]
+    assert [w.text for w in read.words][:4] == ["Date", "05", "03", "2024"]          # words keep their own
+    assert seen == [len(read.lines)]                                                # one batch per page
+    page = words_page()
+    masked = _run(default_stages(use_tagger=False, pii_mask=True, salt="s3cret"), page, reader)
+    assert "Date 05/03/2024" in [ln.text for ln in masked.lines]
+    assert not any("4111" in ln.text for ln in masked.lines)
+    plain = _run(default_stages(use_tagger=False, reread_lines=False), words_page(), reader)
+    assert "Date 05 03 2024" in [ln.text for ln in plain.lines]
 
 
 def _toy_page():

@@ -194,9 +194,11 @@ def mask_pii(page: Page, entities: list[Entity], salt: str, types: tuple[str, ..
         e.text = mask_text(e.text)
         for i in e.word_ids:
             page.words[i].text = mask_text(page.words[i].text)
+    masked = sorted({i for e in entities if e.label in types for i in e.word_ids})
     for ln in page.lines:
-        ln.text = " ".join(page.words[i].text for i in ln.word_ids)
-    page.meta["pii_masked_words"] = sorted({i for e in entities if e.label in types for i in e.word_ids})
+        if set(ln.word_ids).intersection(masked):     # a line read as one crop holds the PII too: its words
+            ln.text = " ".join(page.words[i].text for i in ln.word_ids)
+    page.meta["pii_masked_words"] = masked
 
 
 @dataclass
