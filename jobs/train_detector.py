@@ -77,6 +77,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--train-flip", metavar="OUT", help="only train the up/down word classifier "
                         "(models/detection/flip.py) for --flip-steps steps and save its state_dict to OUT")
     parser.add_argument("--flip-steps", type=int, default=2000)
+    parser.add_argument("--init", metavar="PT", help="start from these weights: a shipped detector .pt (its "
+                        "architecture and flip classifier come along) or a training checkpoint")
     parser.add_argument("--flip", metavar="PT", help="a trained flip classifier (--train-flip OUT) to ship "
                         "inside the detector weights")
 
@@ -197,7 +199,19 @@ def run(args) -> int:
     if args.train_flip:
         return _train_flip(args, training_run)
     mcfg = DetectorConfig(widths=tuple(args.widths), blocks=tuple(args.blocks), fpn_width=args.fpn_width)
+    init_flip = None
+    if args.init:
+        shipped_json = Path(args.init).with_suffix(".json")
+        if shipped_json.exists():               # a shipped weights file: its own architecture and flip model
+            init = DetectionPredictor.from_weights(Path(args.init).stem, Path(args.init).parent)
+            mcfg, init_flip = init.model.cfg, init.flip_model
+            state = init.model.state_dict()
+        else:
+            state = torch.load(args.init, map_location="cpu", weights_only=False)
+            state = state.get("model", state)
     model = Detector(mcfg)
+    if args.init:
+        model.load_state_dict(state)
     if args.export_only:
         ck = load_checkpoint(args.ckpt, model)
         predictor = DetectionPredictor(model, PredictorConfig(max_side=args.max_side), _decode_config(args))
@@ -233,7 +247,8 @@ def run(args) -> int:
                        step_fn=make_step(args.bf16))
         model = model.to(memory_format=torch.contiguous_format)
         model = model.cpu()
-        predictor = DetectionPredictor(model, PredictorConfig(max_side=args.max_side), _decode_config(args))
+        predictor = DetectionPredictor(model, PredictorConfig(max_side=args.max_side), _decode_config(args),
+                                       flip_model=init_flip)
         _attach_flip(predictor, args.flip)
         config = {**predictor.config_dict(), "trained_steps": result["step"], "params": count_parameters(model),
                   "data": {"source": "cache" if args.cache else args.source, "crop": args.crop,

@@ -28,6 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--experiment", default="script_id")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--log-every", type=int, default=50)
+    parser.add_argument("--widths", type=int, nargs="+", default=list(ScriptCNNConfig.widths),
+                        help="channels of the CNN's stages")
 
 
 def run(args) -> int:
@@ -37,7 +39,7 @@ def run(args) -> int:
     from models.script_id.predictor import ScriptPredictor
 
     torch.set_num_threads(args.threads)
-    cfg = ScriptCNNConfig()
+    cfg = ScriptCNNConfig(widths=tuple(args.widths))
     model = ScriptCNN(cfg)
     if args.init is not None:
         state = torch.load(args.init, map_location="cpu", weights_only=False)

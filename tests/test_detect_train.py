@@ -25,3 +25,29 @@ def test_few_steps_lower_the_loss(tmp_path):
     assert result["step"] == 40 and (tmp_path / "ck.pt").exists()
     after = total(model)
     assert after < 0.8 * before, (before, after)
+
+
+def test_cli_continues_from_shipped_weights(tmp_path, monkeypatch):
+    """`lakeocr train detector --init <shipped .pt>` starts from those weights (their architecture, their
+    flip classifier) and writes a detector the predictor loads."""
+    import json
+    import shutil
+
+    from jobs.cli import main
+    from models.detection.predictor import DetectionPredictor
+    from models.weights import WEIGHTS_DIR
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    for ext in ("pt", "json"):
+        shutil.copy(WEIGHTS_DIR / f"detector.{ext}", tmp_path / f"shipped.{ext}")
+    out = tmp_path / "out"
+    assert main(["train", "detector", "--source", "toy", "--steps", "2", "--lr", "1e-9", "--batch-size", "2",
+                 "--crop", "128", "--init", str(tmp_path / "shipped.pt"), "--weights-dir", str(out),
+                 "--eval-pages", "0", "--experiment", "smoke", "--log-every", "1"]) == 0
+    shipped = DetectionPredictor.from_weights("shipped", tmp_path)
+    tuned = DetectionPredictor.from_weights("detector", out)
+    assert json.loads((out / "detector.json").read_text())["architecture"] == \
+        json.loads((tmp_path / "shipped.json").read_text())["architecture"]
+    assert tuned.flip_model is not None
+    a, b = shipped.model.state_dict(), tuned.model.state_dict()
+    conv = next(k for k in a if k.endswith("weight") and a[k].ndim == 4)
+    assert torch.allclose(a[conv], b[conv], atol=1e-5)           # lr 1e-9: still the shipped weights

@@ -166,3 +166,12 @@ def test_shipped_script_id_agrees_in_bf16_and_fp32():
     np.testing.assert_allclose(bf16.probabilities(crops), fp32.probabilities(crops), atol=0.05)
     with pytest.raises(ValueError):
         ScriptPredictor.from_weights("script_id", precision="int8")
+
+
+def test_train_script_cli_sizes_the_cnn(tmp_path, monkeypatch):
+    from jobs.cli import main
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    assert main(["train", "script", "--steps", "2", "--batch-size", "4", "--widths", "8", "8", "16", "16",
+                 "--eval-per-class", "0", "--weights-dir", str(tmp_path), "--log-every", "1"]) == 0
+    pred = ScriptPredictor.from_weights("script_id", tmp_path)
+    assert pred.model.cfg.widths == (8, 8, 16, 16) and len(pred.classify([render_page()[:, :200]])) == 1
