@@ -244,3 +244,13 @@ def test_anchors_down_one_margin_do_not_squash_the_other_axis():
         w.quad = np.asarray(w.quad, np.float32) + rng.normal(0, 2.0, 2).astype(np.float32)
     page = TemplateMatcher({"margin_form": TemplateSpec.from_dict(spec)})(Clusterer()(page))
     assert page.template_id == "margin_form" and page.fields == values
+
+
+def test_a_typed_field_drops_a_short_stray_token_only_when_that_makes_it_valid():
+    values = dict(VALUES, amount="₩12,000 e", customer="Jane Q. Doe e")       # a ruling read as "e"
+    page = TemplateMatcher({SPEC["id"]: TemplateSpec.from_dict(SPEC)})(instance(similarity(), values=values))
+    assert page.fields["amount"] == "₩12,000" and page.meta["field_values"]["amount"]["valid"] is True
+    assert page.fields["customer"] == "Jane Q. Doe e"                          # untyped: as read
+    values = dict(VALUES, amount="₩12,000 zz9")                                 # not short: kept, invalid
+    page = TemplateMatcher({SPEC["id"]: TemplateSpec.from_dict(SPEC)})(instance(similarity(), values=values))
+    assert page.fields["amount"] == "₩12,000 zz9" and page.meta["field_values"]["amount"]["valid"] is False

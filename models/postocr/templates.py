@@ -257,18 +257,27 @@ def field_texts(page: Page, spec: TemplateSpec, words_of: dict[str, list[int]], 
     (`join_words`); with a `reader` and `cfg.reread` not "off", the line read again as one crop (the
     union of its word quads: a token the detector cut in two, "947-53-69572" as "947" "53-69572" or a lost
     comma, comes back whole; its spaces are the recognizer's, which placed them better than the words'
-    gaps on held-out template pages). "valid" keeps the word-by-word
-    text of a typed field where only that one normalises. Fields over `skip` words (PII masked) are never
-    read again."""
+    gaps on held-out template pages). "valid" keeps the word-by-word text of a typed field where only that
+    one normalises. A typed field that does not normalise loses a short stray token at an end when that
+    makes it valid (`_without_strays`). Fields over `skip` words (PII masked) are left as they are."""
     if cfg.reread not in ("off", "always", "valid"):
         raise ValueError(f"reread must be off, always or valid, got {cfg.reread!r}")
     lines = {f.name: [g for g in (_trim_junk(page, g) for g in _line_groups(page, words_of.get(f.name, []))) if g]
              for f in spec.fields}
     texts = {name: " ".join(t for t in (join_words(page, g, cfg.join_gap) for g in groups) if t)
              for name, groups in lines.items()}
-    if reader is None or cfg.reread == "off":
-        return texts
     todo = [f for f in spec.fields if lines[f.name] and not skip.intersection(words_of.get(f.name, []))]
+    if reader is not None and cfg.reread != "off":
+        _reread(page, todo, lines, texts, reader, cfg)
+    for f in todo:
+        if f.entity:
+            texts[f.name] = _without_strays(f.entity, texts[f.name])
+    return texts
+
+
+def _reread(page: Page, todo, lines: dict[str, list[list[int]]], texts: dict[str, str], reader,
+            cfg: MatchConfig) -> None:
+    """`texts` of the `todo` fields from one read of each field line (field_texts)."""
     quads = [union_quad([page.words[i].quad for i in g], quad_angle(page.words[g[0]].quad))
              for f in todo for g in lines[f.name]]
     results = iter(reader(quads))
@@ -278,7 +287,20 @@ def field_texts(page: Page, spec: TemplateSpec, words_of: dict[str, list[int]], 
                 normalize(f.entity, texts[f.name])[1]:
             continue                      # only the word-by-word reading is a valid value: keep it
         texts[f.name] = text
-    return texts
+
+
+def _without_strays(entity: str, text: str) -> str:
+    """A typed field whose text does not normalise but does without one short token (<= 2 characters: a
+    ruling or a neighbour's mark read as "e", ")") at either end: that text ("206,000원 투" -> "206,000원")."""
+    if normalize(entity, text)[1] is not False:
+        return text
+    tokens = text.split()
+    for lo, hi in ((0, -1), (1, None), (1, -1)):
+        cut = tokens[lo:hi]
+        dropped = tokens[:lo] + (tokens[hi:] if hi else [])
+        if cut and all(len(t) <= 2 for t in dropped) and normalize(entity, " ".join(cut))[1]:
+            return " ".join(cut)
+    return text
 
 
 def _gap_heights(a, b) -> float:
