@@ -27,12 +27,13 @@ class LineReader:
     """Stage: `line.text` of every line read as one crop (the union of its word quads) by the pipeline's
     recognizer, which was trained on line crops too: characters the detector left out between two words
     ("12.50" found as "12" "50", a date's slashes) come back, and the line's spaces are the recognizer's.
-    Words keep their own readings; a line read as nothing keeps its words' text. Without a reader (the
-    stage run on words alone) it does nothing."""
+    Words keep their own readings; a line read as nothing keeps its words' text, and a one-word line is
+    not read again (its crop is the word's). Without a reader (the stage run on words alone) it does
+    nothing."""
     reads_regions = True
 
     def __call__(self, page: Page, reader=None) -> Page:
-        lines = [ln for ln in page.lines if ln.word_ids]
+        lines = [ln for ln in page.lines if len(ln.word_ids) > 1]     # one word: its crop was read already
         if reader is None or not lines:
             return page
         for ln, (text, _conf) in zip(lines, reader([np.asarray(ln.quad, np.float32) for ln in lines])):
