@@ -10,7 +10,8 @@ weights' JSON recipe says it; 0 = the detector's quad as is). Word crops are cut
 
 A stage that sets `reads_regions = True` is called `stage(page, reader=...)`: `reader(quads)` reads any
 quads of that page's image with the shared recognizer ("*", else the first one), `[(text, conf)]`; the
-template stage uses it to read a field's words again as one crop (a token the detector split in two).
+line reader and the template stage use it to read a line's words again as one crop (a token the detector
+split in two, punctuation it lost between words).
 """
 from __future__ import annotations
 

@@ -277,12 +277,14 @@ def field_texts(page: Page, spec: TemplateSpec, words_of: dict[str, list[int]], 
 
 def _reread(page: Page, todo, lines: dict[str, list[list[int]]], texts: dict[str, str], reader,
             cfg: MatchConfig) -> None:
-    """`texts` of the `todo` fields from one read of each field line (field_texts)."""
+    """`texts` of the `todo` fields from one read of each field line of several words (field_texts); a
+    one-word line's crop is its word's, read already."""
     quads = [union_quad([page.words[i].quad for i in g], quad_angle(page.words[g[0]].quad))
-             for f in todo for g in lines[f.name]]
+             for f in todo for g in lines[f.name] if len(g) > 1]
     results = iter(reader(quads))
     for f in todo:
-        text = " ".join(t for t in (next(results)[0].strip() for _ in lines[f.name]) if t)
+        text = " ".join(t for t in (next(results)[0].strip() if len(g) > 1 else page.words[g[0]].text
+                                    for g in lines[f.name]) if t)
         if cfg.reread == "valid" and f.entity and normalize(f.entity, text)[1] is False and \
                 normalize(f.entity, texts[f.name])[1]:
             continue                      # only the word-by-word reading is a valid value: keep it
