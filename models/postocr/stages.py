@@ -14,8 +14,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
-
 from models.postocr.cluster import ClusterConfig, Clusterer
 from models.postocr.entities import EntityTagger
 from models.postocr.receipts import ReceiptFields
@@ -36,7 +34,7 @@ class LineReader:
         lines = [ln for ln in page.lines if len(ln.word_ids) > 1]     # one word: its crop was read already
         if reader is None or not lines:
             return page
-        for ln, (text, _conf) in zip(lines, reader([np.asarray(ln.quad, np.float32) for ln in lines])):
+        for ln, (text, _conf) in zip(lines, reader([ln.quad for ln in lines])):
             ln.text = text.strip() or ln.text
         return page
 
