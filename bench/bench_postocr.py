@@ -7,6 +7,8 @@
     python -m bench.bench_postocr templates --e2e --pages 30   # ... end to end: the shipped pipeline reads
                                                                # the rendered image (detector + recognizer)
     python -m bench.bench_postocr clustering  # line / block grouping on synthetic pages
+    python -m bench.bench_postocr receipts --pages 60   # receipt key fields on synthetic receipts (en, ko,
+                                                        # mixed) and how often other kinds pass the gate
 
 Nothing here is tuned per image: the stages run with their default configs.
 """
@@ -262,15 +264,80 @@ def bench_entities(n: int, seed: int, noise: float = 0.0, use_tagger: bool = Tru
             print(f"  {t:8s} P {prf.precision:.3f} R {prf.recall:.3f} F1 {prf.f1:.3f}  (gt {prf.n_gt}, pred {prf.n_pred})")
 
 
+def receipt_gt(page) -> dict[str, str]:
+    """Key fields of a synthetic receipt from its GT (models.synth.kinds.layout_receipt): the first ORG (the
+    header) and DATE entities, and the words linked from the "주소" / "Address" and "합계" / "Total" keys (an
+    address too long for the receipt is printed cut, and then is no ADDRESS entity)."""
+    import re
+    out: dict[str, str] = {}
+    for label, key in (("ORG", "company"), ("DATE", "date")):
+        ent = next((e for e in page.entities if e.label == label), None)
+        if ent is not None:
+            out[key] = ent.text
+    for key, pattern in (("address", r"(주소|Address)\b"), ("total", r"(합계|Total)\b")):
+        first = min((v for k, v in page.links if re.match(pattern, page.words[k].text)), default=None)
+        if first is not None:             # the link's value word and the rest of its GT line
+            line = page.words[first].line_id
+            out[key] = " ".join(w.text for w in page.words[first:] if w.line_id == line)
+    return out
+
+
+def bench_receipts(n: int, seed: int, e2e: bool = False, weights_dir: str | None = None) -> None:
+    """The receipt stage (models.postocr.receipts.ReceiptFields) on synthetic receipts, a third each en / ko /
+    mixed: share of receipts it fills, and exact match per key field (spaces collapsed) against
+    `receipt_gt`; then the share of pages of every other kind it fills (invoices carry the same fields;
+    forms, statements, letters and cards should mostly stay empty). GT words and GT-free lines
+    (Clusterer), or with `e2e` the shipped pipeline on the rendered image."""
+    import numpy as np
+    from models.postocr.cluster import Clusterer
+    from models.postocr.receipts import ReceiptFields
+    from models.synth.pages import PAGE_KINDS, render_page
+    cluster, stage = Clusterer(), ReceiptFields()
+    if e2e:
+        from models.weights import WEIGHTS_DIR
+        from models.zoo import load_pipeline
+        pipeline = load_pipeline(weights_dir or WEIGHTS_DIR)
+    keys = ("company", "date", "address", "total")
+    rng = np.random.default_rng(seed)
+    filled: dict[str, list[int]] = {}
+    hits = {k: PRF(0, 0, 0) for k in keys}
+    misses: list[str] = []
+    langs = ("en", "ko", "mixed")
+    kinds = ["receipt"] * n + [k for k in PAGE_KINDS if k != "receipt" for _ in range(max(1, n // 3))]
+    for i, kind in enumerate(kinds):
+        img, gt = render_page(rng, kind=kind, lang=langs[i % 3], rotate=False, degrade=True)
+        page = pipeline.run([img])[0] if e2e else stage(cluster(_strip(gt)))
+        got = page.fields if page.meta.get("fields_source") == "receipt_rules" else {}
+        f = filled.setdefault(kind, [0, 0])
+        f[0] += bool(got)
+        f[1] += 1
+        if kind != "receipt":
+            continue
+        want = receipt_gt(gt)
+        for k in keys:
+            g, p = want.get(k), got.get(k)
+            ok = g is not None and p is not None and " ".join(g.split()) == " ".join(p.split())
+            hits[k] += PRF(int(ok), int(p is not None), int(g is not None))
+            if not ok and len(misses) < 30:
+                misses.append(f"  [{langs[i % 3]}] {k}: gt {g!r} got {p!r}")
+    print("\n".join(misses))
+    for k in keys:
+        print(f"synthetic receipts {k:8s}: P {hits[k].precision:.3f} R {hits[k].recall:.3f} F1 {hits[k].f1:.3f}")
+    print(f"synthetic receipts ({'end to end' if e2e else 'GT words'}, seed {seed}): all 4 fields F1 "
+          f"{sum(hits.values(), PRF(0, 0, 0)).f1:.3f}; pages filled by the receipt stage: "
+          + ", ".join(f"{k} {a}/{b}" for k, (a, b) in filled.items()), flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["funsd", "sroie", "entities", "templates", "clustering", "all"])
+    parser.add_argument("what", choices=["funsd", "sroie", "entities", "templates", "clustering", "receipts",
+                                                   "all"])
     parser.add_argument("--pages", type=int, default=200, help="synthetic pages per evaluation")
     parser.add_argument("--seed", type=int, default=12345, help="seed of the synthetic held-out pages")
     parser.add_argument("--noise", type=float, default=0.03, help="simulated OCR error rate per character")
-    parser.add_argument("--e2e", action="store_true", help="templates: read the rendered images with the "
+    parser.add_argument("--e2e", action="store_true", help="templates, receipts: read the rendered images with the "
                         "shipped pipeline instead of using GT words")
-    parser.add_argument("--weights-dir", help="templates --e2e: the pipeline's weights (default models/weights)")
+    parser.add_argument("--weights-dir", help="--e2e: the pipeline's weights (default models/weights)")
     parser.add_argument("--match-set", action="append", metavar="FIELD=V1,V2",
                         help="templates: score a grid of MatchConfig values (repeatable)")
     parser.add_argument("--rules-only", action="store_true", help="entities without the learned tagger")
@@ -286,6 +353,8 @@ def main(argv: list[str] | None = None) -> int:
         bench_entities(args.pages, args.seed, noise=args.noise, use_tagger=not args.rules_only)
     if args.what in ("templates", "all"):
         bench_templates(args.pages, args.seed, e2e=args.e2e, grid=args.match_set, weights_dir=args.weights_dir)
+    if args.what in ("receipts", "all"):
+        bench_receipts(args.pages, args.seed, e2e=args.e2e, weights_dir=args.weights_dir)
     return 0
 
 

@@ -64,7 +64,10 @@ def normalize_date(text: str, day_first: bool = True) -> str | None:
             return _iso(int(a), int(b), int(c))
         if order == "dmy":
             d, mo = (int(a), int(b)) if day_first else (int(b), int(a))
-            return _iso(int(c), mo, d) or _iso(int(c), d, mo)
+            iso = _iso(int(c), mo, d) or _iso(int(c), d, mo)
+            if iso is None and len(a) == 2 and len(c) == 2:
+                iso = _iso(int(a), int(b), int(c))       # Korean receipts' "yy.mm.dd": "95.05.08"
+            return iso
         if order == "d_mon_y":
             mo = MONTHS.get(b[:3].lower())
             return _iso(int(c), mo, int(a)) if mo else None

@@ -1,12 +1,17 @@
 """Receipt key fields without a template: company, date, address, total (the SROIE task-3 fields).
 
-Rules over the page's lines (in reading order) and the entities found on them:
-    company  the first line near the top that carries a company suffix (SDN BHD, ENTERPRISE, (주), ...),
-             else the first line that is not boilerplate ("COPY", "TAX INVOICE", ...);
-    address  the lines after the company (skipping registration-number lines) up to and including the
-             line with a postcode or state, stopping at phone / tax / invoice lines;
-    date     the first DATE entity, as written;
-    total    the amount on (or right after) the strongest "total" key line, as written.
+Rules over the page's rows (lines sharing a baseline once the page's skew is taken out) and the entities
+found on them, for Malaysian / English and Korean receipts:
+    company  the first line near the top that carries a company suffix (SDN BHD, ENTERPRISE, (주), (유),
+             주식회사, ...), else the first line that is not boilerplate ("COPY", "TAX INVOICE", ...),
+             a registration number or another labelled line ("대표자: ...");
+    address  the value of an "Address:" / "주소:" line, else the lines after the company (skipping
+             registration-number lines) that start like an address, up to and including the line with a
+             postcode or state, stopping at phone / tax / invoice lines;
+    date     the first DATE entity, as written ("95.05.08", a Korean yy.mm.dd, included);
+    total    the amount on (or right after) the strongest "total" key row of at most TOTAL_MAX_TOKENS
+             words (a sentence that mentions a total is not one), as written; won amounts have no minor
+             unit ("321,700", "₩ 2,300").
 Fields are returned as written on the page (what SROIE scores); `normalised_fields` adds ISO / decimal forms.
 
 `ReceiptFields` is the pipeline stage: on a page no template matched that looks like a receipt (it has both a
@@ -27,10 +32,14 @@ from models.postocr.normalize import normalize_amount, normalize_date
 from models.types import Page
 
 COMPANY_SUFFIX = re.compile(r"\b(SDN\.?\s?BHD|BHD|BERHAD|ENTERPRISE|TRADING|RESTAURANT|HOLDINGS|CORP|INC|LTD|LLC|"
-                            r"PLT|STATIONERY|HARDWARE|MART|SHOP|STORE|CAFE)\b|\(주\)|㈜|주식회사", re.IGNORECASE)
+                            r"PLT|STATIONERY|HARDWARE|MART|SHOP|STORE|CAFE)\b|\((주|유|합|재|사)\)|㈜|주식회사|유한회사|합자회사|합명회사|"
+                            r"재단법인|사단법인", re.IGNORECASE)
 BOILERPLATE = re.compile(r"COPY|TAX INVOICE|INVOICE|RECEIPT|WELCOME|CASH ?SALE|^\W*$|영수증|거래명세서", re.IGNORECASE)
-REGISTRATION = re.compile(r"\b(ROC|CO\.?\s?REG|COMPANY\s?NO|REG\.?\s?NO|GST|SST|BRN|\(\d{5,}-[A-Z]\))|^\(?\d{5,}-[A-Z]\)?$",
+REGISTRATION = re.compile(r"\b(ROC|CO\.?\s?REG|COMPANY\s?NO|REG\.?\s?NO|GST|SST|BRN|\(\d{5,}-[A-Z]\))|^\(?\d{5,}-[A-Z]\)?$|"
+                          r"사업자\s?(등록)?\s?번호|등록\s?번호|\b\d{3}-\d{2}-\d{5}\b",
                           re.IGNORECASE)
+OTHER_KEY = re.compile(r"^\W*(대표자?|대표이사|성명|REPRESENTATIVE|CEO|CASHIER|주\s?소|ADDRESS|전화(번호)?|TEL|PHONE)\b",
+                       re.IGNORECASE)     # a labelled line ("대표자: 홍길동") that is not the company's name
 ADDRESS_STOP = re.compile(r"\b(TEL|FAX|PHONE|H/P|HP|GST|EMAIL|E-MAIL|INVOICE|RECEIPT|DATE|CASHIER|WEBSITE|"
                           r"WWW|TAX)\b|전화|TEL\s?:", re.IGNORECASE)
 ADDRESS_END = re.compile(r"\b\d{5}\b|\b(JOHOR|SELANGOR|KUALA LUMPUR|MELAKA|PAHANG|PERAK|KEDAH|PENANG|"
@@ -44,7 +53,10 @@ TOTAL_KEYS: tuple[tuple[int, re.Pattern], ...] = tuple((score, re.compile(p, re.
     (5, r"\bTOTAL\s*(AMOUNT|AMT|PAYABLE|DUE|SALES?)\b(?!.*EXCL)|\bAMOUNT\s*DUE\b"),
     (4, r"^\W*TOTAL\W*(RM)?\W*$|^\W*TOTAL\s*[:(]|\bTOTAL\b(?!\s*(QTY|QUANTITY|ITEM|EXCL|GST|SST|TAX|DISC|SAVING|INCLUDE))|합계|총액"),
 ))
-_AMOUNT = re.compile(r"-?(?:RM|\$|₩)?\s?\d{1,3}(?:,\d{3})*\.\d{2}|-?\d+\.\d{2}|\d{1,3}(?:,\d{3})+\s?원")
+_AMOUNT = re.compile(r"(?:-?(?:RM|\$|₩)?\s?\d{1,3}(?:,\d{3})*\.\d{2}|-?\d+\.\d{2})(?![\d%]|\.\d)|\d{1,3}(?:,\d{3})+\s?원|"
+                     r"₩\s?\d{1,3}(?:[,.]\d{3})+|(?<![\d,.\-])\d{1,3}(?:[,.]\d{3})+(?![\d,.\-%])")
+# the last two: won, which has no minor unit, grouped by commas (or dots: "840.900" is a comma read as a dot)
+TOTAL_MAX_TOKENS = 8          # a total key sits on a short row ("TOTAL (RM) 12.00", "합계 321,700"), not in prose
 
 
 def rows_of(page: Page) -> list[str]:
@@ -53,10 +65,24 @@ def rows_of(page: Page) -> list[str]:
     units = page.lines if page.lines else None
     if units is None:
         return [w.text for w in page.words]
-    boxes = np.array([quad_to_box(ln.quad) for ln in units], np.float32).reshape(-1, 4)
-    if len(boxes) == 0:
+    if not units:
         return []
+    quads = np.array([ln.quad for ln in units], np.float64).reshape(-1, 4, 2)
+    turn = -np.radians(_skew_degrees(quads))
+    rot = np.array([[np.cos(turn), -np.sin(turn)], [np.sin(turn), np.cos(turn)]])
+    boxes = np.array([quad_to_box(q @ rot.T) for q in quads], np.float32).reshape(-1, 4)
     return [" ".join(units[j].text.strip() for j in row) for row in group_rows(boxes)]
+
+
+def _skew_degrees(quads: np.ndarray) -> float:
+    """The page's text skew: the median reading angle (TL -> TR) of its lines at least twice as long as they
+    are high, within +-20 degrees (0 when there are none). A skewed receipt's amounts, at the right edge,
+    sit a row higher or lower than their keys at the left; rows are grouped with the skew taken out."""
+    d = quads[:, 1] - quads[:, 0]
+    h = np.hypot(*(quads[:, 3] - quads[:, 0]).T)
+    ang = np.degrees(np.arctan2(d[:, 1], d[:, 0]))
+    keep = (np.hypot(d[:, 0], d[:, 1]) >= 2 * h) & (np.abs(ang) <= 20)
+    return float(np.median(ang[keep])) if keep.any() else 0.0
 
 
 _REG_TAIL = re.compile(r"\s*[(\[]\s*(?:CO\.?\s*(?:REG\.?\s*)?NO\.?\s*:?\s*)?\d{4,}[\s\-]*[A-Z]?\s*[)\]]\s*$", re.IGNORECASE)
@@ -76,11 +102,11 @@ def find_company(lines: list[str], top: int = 8) -> tuple[int, str] | None:
     head = lines[:top]
     for i, t in enumerate(head):
         core = _REG_TAIL.sub("", t)
-        if COMPANY_SUFFIX.search(core) and len(re.sub(r"\W", "", core)) >= 4 and not REGISTRATION.search(core):
+        if COMPANY_SUFFIX.search(core) and len(re.sub(r"\W", "", core)) >= 3 and not REGISTRATION.search(core):
             return i, _company_text(lines, i)
     for i, t in enumerate(head):
         letters = re.sub(r"[^A-Za-z가-힣]", "", t)
-        if len(letters) >= 4 and not BOILERPLATE.search(t) and not REGISTRATION.search(t):
+        if len(letters) >= 4 and not BOILERPLATE.search(t) and not REGISTRATION.search(t) and not OTHER_KEY.match(t):
             return i, t.strip()
     return None
 
@@ -89,14 +115,20 @@ ADDRESS_START = re.compile(r"^\W*(NO\b|NO\.|LOT\b|LEVEL\b|JALAN\b|JLN\b|TAMAN\b|
                            r"[A-Z]{0,2}\d+[A-Z]{0,2}\b)|[가-힣]+(시|도)\s", re.IGNORECASE)
 
 
+ADDRESS_LABEL = re.compile(r"^\W*(ADDRESS|ADDR\.?|주\s?소)(\s*\(\s*(ADDRESS|ADDR\.?)\s*\))?\s*[:：]\s*", re.IGNORECASE)
+
+
 def find_address(lines: list[str], after: int, max_lines: int = 5) -> str | None:
     """Lines after the company: skip registration numbers, dates and other company lines until one
     starts like an address (number, NO, LOT, JALAN, ...), then collect until a postcode/state line."""
     parts: list[str] = []
     for t in lines[after + 1:after + 1 + max_lines + 3]:
         t = _REG_TAIL.sub("", t).strip()
-        if not parts and (REGISTRATION.search(t) or COMPANY_SUFFIX.search(t) or find_spans_label(t, "DATE")
-                          or not ADDRESS_START.search(t) or not t):
+        labelled = ADDRESS_LABEL.match(t)
+        if labelled and not parts:
+            t = t[labelled.end():].strip()          # "주소: 서울특별시 ..." / "Address: 616 Roman Club"
+        if not parts and not labelled and (REGISTRATION.search(t) or COMPANY_SUFFIX.search(t) or
+                                           find_spans_label(t, "DATE") or not ADDRESS_START.search(t)) or not t:
             continue
         if ADDRESS_STOP.search(t) or find_spans_label(t, "PHONE"):
             break
@@ -123,7 +155,7 @@ def find_date(lines: list[str]) -> str | None:
 def find_total(lines: list[str]) -> str | None:
     best: tuple[int, int, str] | None = None
     for i, t in enumerate(lines):
-        score = next((s for s, pat in TOTAL_KEYS if pat.search(t)), 0)
+        score = next((s for s, pat in TOTAL_KEYS if pat.search(t)), 0) if len(t.split()) <= TOTAL_MAX_TOKENS else 0
         if not score:
             continue
         amount = None
