@@ -254,3 +254,13 @@ def test_a_typed_field_drops_a_short_stray_token_only_when_that_makes_it_valid()
     values = dict(VALUES, amount="₩12,000 zz9")                                 # not short: kept, invalid
     page = TemplateMatcher({SPEC["id"]: TemplateSpec.from_dict(SPEC)})(instance(similarity(), values=values))
     assert page.fields["amount"] == "₩12,000 zz9" and page.meta["field_values"]["amount"]["valid"] is False
+
+
+def test_a_won_amount_read_with_a_dot_between_groups_gets_its_comma_back():
+    values = dict(VALUES, amount="₩12.000")                  # the comma read as a dot: 12 won, not 12,000
+    page = TemplateMatcher({SPEC["id"]: TemplateSpec.from_dict(SPEC)})(instance(similarity(), values=values))
+    assert page.fields["amount"] == "₩12,000"
+    assert page.meta["field_values"]["amount"]["value"] == "12000 KRW"
+    values = dict(VALUES, customer="Jane 12.000")             # not a MONEY field: as read
+    page = TemplateMatcher({SPEC["id"]: TemplateSpec.from_dict(SPEC)})(instance(similarity(), values=values))
+    assert page.fields["customer"] == "Jane 12.000"

@@ -270,9 +270,17 @@ def field_texts(page: Page, spec: TemplateSpec, words_of: dict[str, list[int]], 
     if reader is not None and cfg.reread != "off":
         _reread(page, todo, lines, texts, reader, cfg)
     for f in todo:
+        if f.entity == "MONEY" and (spec.lang == "ko" or _WON.search(texts[f.name])):
+            texts[f.name] = _WON_GROUP.sub(",", texts[f.name])
         if f.entity:
             texts[f.name] = _without_strays(f.entity, texts[f.name])
     return texts
+
+
+_WON = re.compile(r"[₩원]")
+# Won has no minor unit, so between digit groups of three a dot (or a doubled mark) is a comma the recognizer
+# read as a dot: "₩128.000", "445.,000원" -> "₩128,000", "445,000원".
+_WON_GROUP = re.compile(r"(?<=\d)(?:\.,?|,\.|,,)(?=\d{3}(?!\d))")
 
 
 def _reread(page: Page, todo, lines: dict[str, list[list[int]]], texts: dict[str, str], reader,
