@@ -117,3 +117,17 @@ def test_one_script_training_draws_only_that_script(charset):
     batch = next(iter(make_batches(cfg, charset)))
     texts = [charset.decode(t) for t in batch["targets"].split(batch["target_lengths"].tolist())]
     assert len(texts) == 6 and {script_of(t) for t in texts} == {"hangul"}
+
+
+def test_low_resolution_share_reaches_the_fresh_crops(charset, monkeypatch):
+    import models.synth.crops as crops
+    from models.recognition.training import make_batches
+    with pytest.raises(ValueError, match="lowres_p"):
+        RecognizerTrainConfig(lowres_p=1.5)
+    calls = []
+    real = crops.lowres_scan
+    monkeypatch.setattr(crops, "lowres_scan", lambda img, rng: calls.append(img.shape) or real(img, rng))
+    plain = next(iter(make_batches(RecognizerTrainConfig(batch_size=6, seed=3, bf16=False), charset)))
+    assert calls == [] and plain["images"].shape[2] == 32
+    scanned = next(iter(make_batches(RecognizerTrainConfig(batch_size=6, seed=3, bf16=False, lowres_p=1.0), charset)))
+    assert len(calls) >= 6 and scanned["images"].shape[2] == 32      # every crop drawn went through a scan

@@ -105,6 +105,22 @@ def test_crops_are_deterministic_by_seed_and_honour_text():
         render_word_crop(np.random.default_rng(0), script="cyrillic")
 
 
+def test_low_resolution_scans_are_small_and_often_bitonal_before_the_upscale():
+    from models.synth.crops import LOWRES_HEIGHTS, lowres_scan
+    img = render_word_crop(np.random.default_rng(0), text="DIVISION", height=48, degrade=False).image
+    rng = np.random.default_rng(5)
+    scans = [lowres_scan(img, rng) for _ in range(40)]
+    assert all(LOWRES_HEIGHTS[0] <= s.shape[0] <= LOWRES_HEIGHTS[1] for s in scans)
+    assert all(abs(s.shape[1] / s.shape[0] - img.shape[1] / img.shape[0]) < 0.2 for s in scans)   # aspect kept
+    bitonal = [set(np.unique(s)) <= {0, 255} for s in scans]
+    assert 0 < sum(bitonal) < len(scans)
+    tiny = img[:8]
+    assert lowres_scan(tiny, rng) is tiny                      # already below the scan height: untouched
+    crop = render_word_crop(np.random.default_rng(2), text="DIVISION", height=32, lowres_p=1.0)
+    plain = render_word_crop(np.random.default_rng(2), text="DIVISION", height=32, lowres_p=0.0)
+    assert crop.image.shape[0] == 32 and crop.text == "DIVISION" and not np.array_equal(crop.image, plain.image)
+
+
 def test_random_syllable_words_reach_every_ksx1001_syllable_over_a_run():
     from models.synth.content import Content
     content = Content(np.random.default_rng(0))

@@ -120,22 +120,43 @@ def _render(text: str, font, rng: np.random.Generator, height: int) -> np.ndarra
 
 
 def render_word_crop(rng: np.random.Generator, *, script: str | None = None, height: int = 32,
-                     fonts: FontSet | None = None, degrade: bool = True, text: str | None = None) -> WordCrop:
+                     fonts: FontSet | None = None, degrade: bool = True, text: str | None = None,
+                     lowres_p: float = 0.0) -> WordCrop:
     """One word crop. `script` None draws one by SCRIPT_WEIGHTS; `text` overrides the sampled text
-    (its script is then script_of(text)). Raises ValueError when no font covers the text."""
-    return _crop(rng, script=script, height=height, fonts=fonts, degrade_=degrade, text=text, n_words=1)
+    (its script is then script_of(text)); `lowres_p`: chance of a low-resolution scan (`lowres_scan`).
+    Raises ValueError when no font covers the text."""
+    return _crop(rng, script=script, height=height, fonts=fonts, degrade_=degrade, text=text, n_words=1,
+                 lowres_p=lowres_p)
 
 
 def render_text_line_crop(rng: np.random.Generator, *, script: str | None = None, height: int = 32,
                           fonts: FontSet | None = None, degrade: bool = True, text: str | None = None,
-                          words: tuple[int, int] = (2, 7)) -> WordCrop:
+                          words: tuple[int, int] = (2, 7), lowres_p: float = 0.0) -> WordCrop:
     """A text-line crop of several words separated by single spaces (the text holds those spaces); the
     line's script is that of its majority-script sampling (script_of of the whole text)."""
     n = int(rng.integers(words[0], words[1] + 1))
-    return _crop(rng, script=script, height=height, fonts=fonts, degrade_=degrade, text=text, n_words=n)
+    return _crop(rng, script=script, height=height, fonts=fonts, degrade_=degrade, text=text, n_words=n,
+                 lowres_p=lowres_p)
 
 
-def _crop(rng, *, script, height, fonts, degrade_, text, n_words) -> WordCrop:
+LOWRES_HEIGHTS = (10, 18)      # crop heights in pixels of a low-resolution scan (FUNSD word boxes: 10 to 14)
+
+
+def lowres_scan(img: np.ndarray, rng: np.random.Generator, heights: tuple[int, int] = LOWRES_HEIGHTS,
+                bitonal_p: float = 0.6) -> np.ndarray:
+    """The crop as a low-resolution scan holds it: shrunk to a height of `heights` pixels and, with
+    `bitonal_p`, thresholded there (a bitonal office scanner or fax at 100-150 dpi). The result stays
+    small: the pipeline's upscale to the recognizer's height (crop_quad, bilinear) follows, as it does
+    on such a scan."""
+    h, w = img.shape
+    target = int(rng.integers(heights[0], heights[1] + 1))
+    if h <= target:
+        return img
+    small = cv2.resize(img, (max(1, int(round(w * target / h))), target), interpolation=cv2.INTER_AREA)
+    return degrade.binarize(small, rng, (0.35, 0.65)) if rng.random() < bitonal_p else small
+
+
+def _crop(rng, *, script, height, fonts, degrade_, text, n_words, lowres_p=0.0) -> WordCrop:
     if height < 8:
         raise ValueError(f"height must be >= 8, got {height}")
     fonts = fonts or load_fonts("train")
@@ -160,6 +181,8 @@ def _crop(rng, *, script, height, fonts, degrade_, text, n_words) -> WordCrop:
     img = _render(text, info.pil(size), rng, height)
     if degrade_:
         img = degrade.apply_random(img, rng, degrade.CROP_STEPS)
+    if lowres_p and rng.random() < lowres_p:
+        img = lowres_scan(img, rng)
     h, w = img.shape
     new_w = max(1, int(round(w * height / h * (rng.uniform(0.85, 1.15) if degrade_ else 1.0))))
     interp = cv2.INTER_AREA if h > height else cv2.INTER_LINEAR
