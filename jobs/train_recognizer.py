@@ -27,7 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     for name in ("steps", "batch_size", "dim", "depth", "heads", "patch_width", "pool_size", "unlabelled_batch",
                  "seed", "log_every", "ckpt_every", "warmup"):
         parser.add_argument("--" + name.replace("_", "-"), type=int, default=getattr(d, name))
-    for name in ("lr", "mlp_ratio", "label_fraction", "fixmatch_threshold", "dropout", "lowres_p"):
+    for name in ("lr", "mlp_ratio", "label_fraction", "fixmatch_threshold", "dropout", "lowres_p",
+                 "loose_p"):
         parser.add_argument("--" + name.replace("_", "-"), type=float, default=getattr(d, name))
     parser.add_argument("--engine", choices=("auto", "synth", "fallback"), default=d.engine)
     parser.add_argument("--stem", choices=("linear", "conv"), default=d.stem, help="column embedding")

@@ -124,6 +124,8 @@ def test_low_resolution_share_reaches_the_fresh_crops(charset, monkeypatch):
     from models.recognition.training import make_batches
     with pytest.raises(ValueError, match="lowres_p"):
         RecognizerTrainConfig(lowres_p=1.5)
+    with pytest.raises(ValueError, match="loose_p"):
+        RecognizerTrainConfig(loose_p=-0.1)
     calls = []
     real = crops.lowres_scan
     monkeypatch.setattr(crops, "lowres_scan", lambda img, rng: calls.append(img.shape) or real(img, rng))

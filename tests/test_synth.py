@@ -121,6 +121,16 @@ def test_low_resolution_scans_are_small_and_often_bitonal_before_the_upscale():
     assert crop.image.shape[0] == 32 and crop.text == "DIVISION" and not np.array_equal(crop.image, plain.image)
 
 
+def test_loose_boxes_leave_wide_margins_above_and_below_the_ink():
+    def ink_share(crop):                      # share of the crop's rows that hold ink
+        rows = (crop.image < 128).any(axis=1)
+        return rows.sum() / rows.size
+    tight = [ink_share(render_word_crop(np.random.default_rng(k), text="DIVISION", degrade=False)) for k in range(12)]
+    loose = [ink_share(render_word_crop(np.random.default_rng(k), text="DIVISION", degrade=False, loose_p=1.0))
+             for k in range(12)]
+    assert min(tight) > 0.6 and max(loose) < 0.8 and np.mean(loose) < np.mean(tight) - 0.15
+
+
 def test_random_syllable_words_reach_every_ksx1001_syllable_over_a_run():
     from models.synth.content import Content
     content = Content(np.random.default_rng(0))

@@ -51,6 +51,7 @@ class RecognizerTrainConfig:
     engine: str = "auto"             # crop renderer: synth | fallback | auto
     lowres_p: float = 0.0            # share of fresh crops scanned at low resolution (10-18 px high, often
                                      # bitonal: models.synth.crops.lowres_scan)
+    loose_p: float = 0.0             # share of fresh crops with loose boxes (models.synth.crops.LOOSE_MARGINS)
     bf16: bool = True                # bf16 autocast for forward passes (CPU with native bf16)
     seed: int = 0
     log_every: int = 25
@@ -61,8 +62,9 @@ class RecognizerTrainConfig:
             raise ValueError(f"phase must be one of {PHASES}, got {self.phase!r}")
         if not 0 < self.label_fraction <= 1:
             raise ValueError("label_fraction must be in (0, 1]")
-        if not 0 <= self.lowres_p <= 1:
-            raise ValueError(f"lowres_p must be in [0, 1], got {self.lowres_p}")
+        for name in ("lowres_p", "loose_p"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
 
     def model_config(self, charset: Charset) -> ColumnViTSTRConfig:
         return ColumnViTSTRConfig(num_classes=charset.num_classes, height=self.height, patch_width=self.patch_width,
@@ -107,7 +109,7 @@ def make_batches(cfg: RecognizerTrainConfig, charset: Charset, pool: CropPool | 
         from models.recognition.eval_sets import script_source
         lab_src = unl_src = script_source("train", cfg.pool_script, cfg.engine)
     else:
-        lab_src = unl_src = word_source("train", engine=cfg.engine, lowres_p=cfg.lowres_p)
+        lab_src = unl_src = word_source("train", engine=cfg.engine, lowres_p=cfg.lowres_p, loose_p=cfg.loose_p)
     unl_src = unlabelled or unl_src
     if cfg.phase == "supervised":
         return labelled_batches(lab_src, charset, spec, cfg.batch_size, cfg.seed)

@@ -100,8 +100,12 @@ def _pick_script(rng: np.random.Generator) -> str:
     return names[int(rng.choice(len(names), p=p / p.sum()))]
 
 
-def _render(text: str, font, rng: np.random.Generator, height: int) -> np.ndarray:
-    """Render `text` tight around its ink with a random margin; returns gray uint8 (any height)."""
+LOOSE_MARGINS = (0.1, 0.5)     # a loose box's margins above and below the ink, in font sizes (each drawn)
+
+
+def _render(text: str, font, rng: np.random.Generator, height: int, loose: bool = False) -> np.ndarray:
+    """Render `text` tight around its ink with a random margin (a wide one above and below when `loose`);
+    returns gray uint8 (any height)."""
     boxes, _adv = word_char_boxes(font, text)
     inked = boxes[boxes[:, 2] > boxes[:, 0]]
     x0, y0 = inked[:, 0].min(), inked[:, 1].min()
@@ -111,7 +115,7 @@ def _render(text: str, font, rng: np.random.Generator, height: int) -> np.ndarra
     if y1 - y0 < 0.45 * size:
         y0, y1 = min(y0, -0.72 * size), max(y1, 0.05 * size)
     mx = size * rng.uniform(0.02, 0.25, 2)
-    my = size * rng.uniform(0.02, 0.18, 2)
+    my = size * rng.uniform(*(LOOSE_MARGINS if loose else (0.02, 0.18)), 2)
     w = int(np.ceil(x1 - x0 + mx.sum())) + 1
     h = int(np.ceil(y1 - y0 + my.sum())) + 1
     img = Image.new("L", (w, h), 255)
@@ -121,22 +125,23 @@ def _render(text: str, font, rng: np.random.Generator, height: int) -> np.ndarra
 
 def render_word_crop(rng: np.random.Generator, *, script: str | None = None, height: int = 32,
                      fonts: FontSet | None = None, degrade: bool = True, text: str | None = None,
-                     lowres_p: float = 0.0) -> WordCrop:
+                     lowres_p: float = 0.0, loose_p: float = 0.0) -> WordCrop:
     """One word crop. `script` None draws one by SCRIPT_WEIGHTS; `text` overrides the sampled text
-    (its script is then script_of(text)); `lowres_p`: chance of a low-resolution scan (`lowres_scan`).
-    Raises ValueError when no font covers the text."""
+    (its script is then script_of(text)); `lowres_p`: chance of a low-resolution scan (`lowres_scan`);
+    `loose_p`: chance of a loose box (LOOSE_MARGINS above and below the ink, as loose GT or detector boxes
+    leave it). Raises ValueError when no font covers the text."""
     return _crop(rng, script=script, height=height, fonts=fonts, degrade_=degrade, text=text, n_words=1,
-                 lowres_p=lowres_p)
+                 lowres_p=lowres_p, loose_p=loose_p)
 
 
 def render_text_line_crop(rng: np.random.Generator, *, script: str | None = None, height: int = 32,
                           fonts: FontSet | None = None, degrade: bool = True, text: str | None = None,
-                          words: tuple[int, int] = (2, 7), lowres_p: float = 0.0) -> WordCrop:
+                          words: tuple[int, int] = (2, 7), lowres_p: float = 0.0, loose_p: float = 0.0) -> WordCrop:
     """A text-line crop of several words separated by single spaces (the text holds those spaces); the
     line's script is that of its majority-script sampling (script_of of the whole text)."""
     n = int(rng.integers(words[0], words[1] + 1))
     return _crop(rng, script=script, height=height, fonts=fonts, degrade_=degrade, text=text, n_words=n,
-                 lowres_p=lowres_p)
+                 lowres_p=lowres_p, loose_p=loose_p)
 
 
 LOWRES_HEIGHTS = (10, 18)      # crop heights in pixels of a low-resolution scan (FUNSD word boxes: 10 to 14)
@@ -156,7 +161,7 @@ def lowres_scan(img: np.ndarray, rng: np.random.Generator, heights: tuple[int, i
     return degrade.binarize(small, rng, (0.35, 0.65)) if rng.random() < bitonal_p else small
 
 
-def _crop(rng, *, script, height, fonts, degrade_, text, n_words, lowres_p=0.0) -> WordCrop:
+def _crop(rng, *, script, height, fonts, degrade_, text, n_words, lowres_p=0.0, loose_p=0.0) -> WordCrop:
     if height < 8:
         raise ValueError(f"height must be >= 8, got {height}")
     fonts = fonts or load_fonts("train")
@@ -178,7 +183,7 @@ def _crop(rng, *, script, height, fonts, degrade_, text, n_words, lowres_p=0.0) 
         raise ValueError(f"no font in the set covers {text!r}")
     info = candidates[int(rng.integers(len(candidates)))]
     size = int(round(height * rng.uniform(0.75, 1.5)))
-    img = _render(text, info.pil(size), rng, height)
+    img = _render(text, info.pil(size), rng, height, loose=bool(loose_p) and rng.random() < loose_p)
     if degrade_:
         img = degrade.apply_random(img, rng, degrade.CROP_STEPS)
     if lowres_p and rng.random() < lowres_p:
