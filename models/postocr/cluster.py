@@ -63,12 +63,17 @@ def page_frame(page: Page) -> tuple[float, np.ndarray, np.ndarray]:
     lengths = np.linalg.norm(quads[:, 1] - quads[:, 0], axis=1) + 1e-6
     ang = float(np.degrees(np.arctan2((np.sin(np.radians(angles)) * lengths).sum(),
                                       (np.cos(np.radians(angles)) * lengths).sum())))
-    t = np.radians(-ang)
-    rot = np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]])
-    pts = quads @ rot.T
-    boxes = np.concatenate([pts.min(axis=1), pts.max(axis=1)], axis=1).astype(np.float32)
+    boxes = derotated_boxes(quads, ang)
     heights = np.maximum(boxes[:, 3] - boxes[:, 1], 1.0)
     return ang, boxes, heights
+
+
+def derotated_boxes(quads: np.ndarray, angle: float) -> np.ndarray:
+    """(N, 4) boxes x0 y0 x1 y1 of (N, 4, 2) quads turned by -`angle` degrees (the page's frame)."""
+    t = np.radians(-angle)
+    rot = np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]])
+    pts = np.asarray(quads, np.float64).reshape(-1, 4, 2) @ rot.T
+    return np.concatenate([pts.min(axis=1), pts.max(axis=1)], axis=1).astype(np.float32)
 
 
 def _union(boxes: np.ndarray, ids) -> np.ndarray:

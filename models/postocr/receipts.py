@@ -1,6 +1,6 @@
 """Receipt key fields without a template: company, date, address, total (the SROIE task-3 fields).
 
-Rules over the page's rows (lines sharing a baseline once the page's skew is taken out) and the entities
+Rules over the page's rows (lines sharing a baseline in the page's frame, its skew taken out) and the entities
 found on them, for Malaysian / English and Korean receipts:
     company  the first line near the top that carries a company suffix (SDN BHD, ENTERPRISE, (주), (유),
              주식회사, ...), else the first line that is not boilerplate ("COPY", "TAX INVOICE", ...),
@@ -25,8 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models.geometry import quad_to_box
-from models.postocr.cluster import group_rows
+from models.postocr.cluster import derotated_boxes, group_rows, page_frame
 from models.postocr.entities import find_spans
 from models.postocr.normalize import normalize_amount, normalize_date
 from models.types import Page
@@ -65,24 +64,8 @@ def rows_of(page: Page) -> list[str]:
     units = page.lines if page.lines else None
     if units is None:
         return [w.text for w in page.words]
-    if not units:
-        return []
-    quads = np.array([ln.quad for ln in units], np.float64).reshape(-1, 4, 2)
-    turn = -np.radians(_skew_degrees(quads))
-    rot = np.array([[np.cos(turn), -np.sin(turn)], [np.sin(turn), np.cos(turn)]])
-    boxes = np.array([quad_to_box(q @ rot.T) for q in quads], np.float32).reshape(-1, 4)
+    boxes = derotated_boxes(np.array([ln.quad for ln in units]), page_frame(page)[0])
     return [" ".join(units[j].text.strip() for j in row) for row in group_rows(boxes)]
-
-
-def _skew_degrees(quads: np.ndarray) -> float:
-    """The page's text skew: the median reading angle (TL -> TR) of its lines at least twice as long as they
-    are high, within +-20 degrees (0 when there are none). A skewed receipt's amounts, at the right edge,
-    sit a row higher or lower than their keys at the left; rows are grouped with the skew taken out."""
-    d = quads[:, 1] - quads[:, 0]
-    h = np.hypot(*(quads[:, 3] - quads[:, 0]).T)
-    ang = np.degrees(np.arctan2(d[:, 1], d[:, 0]))
-    keep = (np.hypot(d[:, 0], d[:, 1]) >= 2 * h) & (np.abs(ang) <= 20)
-    return float(np.median(ang[keep])) if keep.any() else 0.0
 
 
 _REG_TAIL = re.compile(r"\s*[(\[]\s*(?:CO\.?\s*(?:REG\.?\s*)?NO\.?\s*:?\s*)?\d{4,}[\s\-]*[A-Z]?\s*[)\]]\s*$", re.IGNORECASE)
