@@ -90,7 +90,9 @@ def main(argv: list[str] | None = None) -> int:
         "cpu_ms_per_page": round(statistics.median(cpus), 1),
         "network_ms_per_page": round(statistics.median(nets), 1), "pages_per_s": round(1000 / ms, 2),
         "words": len(out[0].words), "params": count_parameters(pred.model), "version": pred.version,
-        "peak_rss_mb": round(_peak_mb(), 1), "detect_peak_over_loaded_mb": round(_peak_mb() - base_mb, 1)}))
+        "peak_rss_mb": round(_peak_mb(), 1), "detect_peak_over_loaded_mb": round(_peak_mb() - base_mb, 1),
+        **({"gpu": torch.cuda.get_device_name(), "gpu_peak_mb": round(torch.cuda.max_memory_allocated() / 2**20, 1)}
+           if args.device.startswith("cuda") else {})}))
     return 0
 
 

@@ -63,6 +63,8 @@ def speed_one(args) -> dict:
             "mean_width_px": float(np.mean([c.shape[1] for c in crops])),
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "rss_growth_mb": (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss0) / 1024,
+            **({"gpu": torch.cuda.get_device_name(), "gpu_peak_mb": torch.cuda.max_memory_allocated() / 2**20,
+                "batch_size": pred.batch_size} if str(args.device).startswith("cuda") else {}),
             "accuracy": {s: {k: round(v, 4) for k, v in d.items() if k in ("word_acc", "cer")} for s, d in acc.items()}}
 
 

@@ -58,8 +58,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--device", default="cpu", help="cpu or cuda (the engine moves model and batches)")
     parser.add_argument("--workers", type=int, default=0, help="data worker processes (0 = in the training process)")
-    parser.add_argument("--bf16", action="store_true", help="CPU bfloat16 autocast + channels_last (AMX CPUs; "
-                        "not for --device cuda)")
+    parser.add_argument("--bf16", action="store_true", help="bfloat16 autocast + channels_last (AMX CPUs, GPUs)")
     parser.add_argument("--log-every", type=int, default=20)
     parser.add_argument("--ckpt-every", type=int, default=200)
     parser.add_argument("--ckpt", default="build/detector/ckpt.pt")
@@ -238,7 +237,7 @@ def run(args) -> int:
 
         start = int(torch.load(args.ckpt, map_location="cpu", weights_only=False)["step"]) \
             if Path(args.ckpt).exists() else 0
-        stream = ddata.BatchStream(_source(args), dcfg, seed=args.seed + start)    # a resumed run sees new crops
+        stream = ddata.batch_stream(_source(args), dcfg, seed=args.seed + start)    # a resumed run sees new crops
         loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=args.workers,
                                              persistent_workers=args.workers > 0)
         if args.bf16:

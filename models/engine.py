@@ -31,6 +31,23 @@ class TrainConfig:
     device: str = "cpu"
 
 
+class SeededStream(torch.utils.data.IterableDataset):
+    """An endless seeded generator `make(seed)` as an IterableDataset for a DataLoader with
+    `batch_size=None`: each worker process draws from its own seed (`seed + 1_000_003 * worker id`; worker 0
+    and the no-worker case use `seed` itself), so N workers never produce the same batches. Workers run
+    one torch thread each."""
+
+    def __init__(self, make: Callable[[int], Iterator[dict]], seed: int = 0):
+        super().__init__()
+        self.make, self.seed = make, seed
+
+    def __iter__(self):
+        info = torch.utils.data.get_worker_info()
+        if info is not None:
+            torch.set_num_threads(1)
+        return self.make(self.seed + 1_000_003 * (info.id if info is not None else 0))
+
+
 def make_optimizer(model: torch.nn.Module, cfg: TrainConfig):
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
 

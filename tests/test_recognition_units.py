@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from models.recognition.charset import Charset
-from models.recognition.data import CropSpec, normalize_crop, pad_batch, width_buckets
+from models.recognition.data import CropSpec, ink_crop, normalize_crop, pad_batch, to_model_input, width_buckets
 from models.recognition.decode import ctc_greedy
 from models.recognition.model import ColumnPatchEmbed, ColumnViTSTR, ColumnViTSTRConfig, ctc_loss
 from models.recognition.predictor import RecognitionPredictor
@@ -100,6 +100,45 @@ def test_ctc_greedy_on_hand_made_logits(charset):
     assert text1 == "a"
     with pytest.raises(ValueError):
         ctc_greedy(logits[0], torch.tensor([8]), charset)
+
+
+def _ctc_greedy_one_by_one(logits, lengths, charset):
+    """The per-crop reference the batched decoder must agree with."""
+    out = []
+    for lg, n in zip(logits, lengths.tolist()):
+        p = lg[:n].float().softmax(-1)
+        best_p, ids = p.max(-1)
+        ids, best_p = ids.numpy(), best_p.numpy()
+        keep = (ids != 0) & np.concatenate([[True], ids[1:] != ids[:-1]])
+        conf = float(np.prod(best_p[keep])) if keep.any() else 1.0
+        if (ids == 0).any():
+            conf *= float(best_p[ids == 0].mean())
+        out.append((charset.decode(ids[keep]), conf))
+    return out
+
+
+def test_batched_ctc_decoding_matches_decoding_each_crop_alone(charset):
+    g = torch.Generator().manual_seed(0)
+    logits = torch.randn(16, 30, 12, generator=g) * 3          # few classes: many repeats and blanks
+    logits[:, :, 0] += 1.0
+    lengths = torch.randint(0, 31, (16,), generator=g)
+    lengths[0], lengths[1] = 0, 30
+    got, want = ctc_greedy(logits, lengths, charset), _ctc_greedy_one_by_one(logits, lengths, charset)
+    assert [t for t, _ in got] == [t for t, _ in want]
+    np.testing.assert_allclose([c for _, c in got], [c for _, c in want], rtol=1e-4)
+    assert got[0] == ("", 1.0)                                   # no valid token: empty, confident
+
+
+def test_uint8_ink_batches_equal_the_float_ones():
+    rng = np.random.default_rng(0)
+    spec = CropSpec()
+    crops = [rng.integers(0, 256, (int(h), int(w)), dtype=np.uint8) for h, w in ((20, 50), (40, 90), (32, 7))]
+    crops.append(np.full((24, 30), 20, np.uint8))                  # dark background: flipped
+    ink, = [pad_batch([ink_crop(c, spec) for c in crops], 4)[0]]
+    flt, = [pad_batch([normalize_crop(c, spec) for c in crops], 4)[0]]
+    assert ink.dtype == torch.uint8 and flt.dtype == torch.float32
+    torch.testing.assert_close(to_model_input(ink, torch.device("cpu")), flt)
+    assert to_model_input(flt, torch.device("cpu")) is flt        # float batches pass through
 
 
 def test_ctc_loss_prefers_the_right_alignment(charset):

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from models.detection.targets import TargetConfig, encode
+from models.engine import SeededStream
 from models.detection.toy import rotate_page
 from models.gtio import page_from_dict, page_to_dict
 from models.types import Char, Line, Page, Word
@@ -125,17 +126,11 @@ def batches(source: PageSource, cfg: DataConfig, seed: int = 0,
                 pending = []
 
 
-class BatchStream(torch.utils.data.IterableDataset):
-    """`batches(...)` as an IterableDataset, so a DataLoader worker process prepares batches while the
-    main process trains (use batch_size=None, num_workers=1)."""
-
-    def __init__(self, source: PageSource, cfg: DataConfig, seed: int = 0, tcfg: TargetConfig = TargetConfig()):
-        super().__init__()
-        self.source, self.cfg, self.seed, self.tcfg = source, cfg, seed, tcfg
-
-    def __iter__(self):
-        torch.set_num_threads(1)
-        return batches(self.source, self.cfg, self.seed, self.tcfg)
+def batch_stream(source: PageSource, cfg: DataConfig, seed: int = 0,
+                 tcfg: TargetConfig = TargetConfig()) -> SeededStream:
+    """`batches(...)` as an IterableDataset, so DataLoader worker processes prepare batches while the main
+    process trains (batch_size=None); every worker draws its own pages (models.engine.SeededStream)."""
+    return SeededStream(lambda s: batches(source, cfg, s, tcfg), seed)
 
 
 # ------------------------------------------------------------------------------------------ sources

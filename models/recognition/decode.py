@@ -17,14 +17,14 @@ def ctc_greedy(logits: torch.Tensor, lengths: torch.Tensor, charset: Charset) ->
     best_logit, best = logits.max(-1)      # in the logits' own dtype (bf16 under autocast): no float copy
     best_p = (best_logit.float() - logits.logsumexp(-1).float()).exp()     # max softmax probability
     best, best_p, lengths = best.cpu().numpy(), best_p.cpu().numpy(), lengths.cpu().numpy()
-    out = []
-    for ids, ps, n in zip(best, best_p, lengths):
-        ids, ps = ids[:n], ps[:n]
-        keep = (ids != 0) & np.concatenate([[True], ids[1:] != ids[:-1]])
-        text = charset.decode(ids[keep])
-        conf = float(np.prod(ps[keep])) if keep.any() else 1.0
-        blanks = ps[ids == 0]
-        if blanks.size:
-            conf *= float(blanks.mean())
-        out.append((text, conf))
-    return out
+    # the whole batch at once: valid tokens, kept ones (non-blank, not a repeat), blanks
+    valid = np.arange(best.shape[1])[None, :] < lengths[:, None]
+    keep = valid & (best != 0)
+    keep[:, 1:] &= best[:, 1:] != best[:, :-1]
+    blank = valid & (best == 0)
+    log_p = np.log(np.maximum(best_p, 1e-30))
+    conf = np.exp(np.where(keep, log_p, 0.0).sum(1))
+    n_blank = blank.sum(1)
+    blank_mean = np.where(blank, best_p, 0.0).sum(1) / np.maximum(n_blank, 1)
+    conf = np.where(n_blank > 0, conf * blank_mean, conf)
+    return [(charset.decode(ids[k]), float(c)) for ids, k, c in zip(best, keep, conf)]

@@ -47,10 +47,11 @@ def synthetic_eval_pool(per_script: int, cache_dir: Path, engine: str = "auto") 
 
 def train_pool(n: int, seed: int, engine: str, cache_dir: Path, script: str = "") -> CropPool:
     """A fixed pool of n training-font word crops (one script, or the usual mix when script is "")."""
-    source = script_source("train", script, engine) if script else word_source("train", engine=engine,
-                                                                               line_fraction=0.0)
-    return _cached(Path(cache_dir) / f"train_{engine}_{script or 'mix'}_{n}_{seed}.npz",
-                   lambda: CropPool.render(source, n, seed))
+    def build():        # fonts are only needed when the pool is not cached yet
+        source = script_source("train", script, engine) if script else word_source("train", engine=engine,
+                                                                                   line_fraction=0.0)
+        return CropPool.render(source, n, seed)
+    return _cached(Path(cache_dir) / f"train_{engine}_{script or 'mix'}_{n}_{seed}.npz", build)
 
 
 def concat(pools: list[CropPool]) -> CropPool:

@@ -16,7 +16,7 @@ import torch
 
 from models.precision import autocast, place, resolve_precision
 from models.recognition.charset import Charset
-from models.recognition.data import CropSpec, normalize_crop, pad_batch, width_buckets
+from models.recognition.data import CropSpec, ink_crop, pad_batch, to_model_input, width_buckets
 from models.recognition.decode import ctc_greedy
 from models.recognition.model import ColumnViTSTR, ColumnViTSTRConfig
 from models.weights import WEIGHTS_DIR, load_weights
@@ -68,13 +68,13 @@ class RecognitionPredictor:
         malformed crop (see models.recognition.data.to_gray)."""
         if isinstance(crops, np.ndarray):
             raise ValueError("pass a sequence of crops, not one array")
-        norm = [normalize_crop(c, self.spec) for c in crops]
+        norm = [ink_crop(c, self.spec) for c in crops]
         out: list[tuple[str, float] | None] = [None] * len(norm)
         dev = torch.device("cpu") if self.precision == "int8" else self.device
         with torch.inference_mode(), autocast(self.precision, self.device):
             for idx in width_buckets([c.shape[1] for c in norm], self.batch_size):
                 images, widths = pad_batch([norm[i] for i in idx], self.spec.patch_width)
-                logits, lengths = self.model(images.to(dev), widths.to(dev))
+                logits, lengths = self.model(to_model_input(images, dev), widths.to(dev))
                 for i, res in zip(idx, ctc_greedy(logits, lengths, self.charset)):
                     out[i] = res
         return out

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from models.precision import autocast, place, resolve_precision
-from models.recognition.data import CropSpec, normalize_crop, pad_batch, width_buckets
+from models.recognition.data import CropSpec, ink_crop, pad_batch, to_model_input, width_buckets
 from models.script_id.model import ScriptCNN, ScriptCNNConfig
 from models.weights import WEIGHTS_DIR, load_weights
 
@@ -49,12 +49,12 @@ class ScriptPredictor:
         """(N, n_classes) softmax probabilities in input order; ValueError on a malformed crop."""
         if isinstance(crops, np.ndarray):
             raise ValueError("pass a sequence of crops, not one array")
-        norm = [normalize_crop(c, self.spec) for c in crops]
+        norm = [ink_crop(c, self.spec) for c in crops]
         out = np.zeros((len(norm), len(self.model.cfg.classes)), np.float32)
         with torch.inference_mode(), autocast(self.precision, self.device):
             for idx in width_buckets([c.shape[1] for c in norm], self.batch_size):
                 images, widths = pad_batch([norm[i] for i in idx], self.spec.patch_width)
-                out[idx] = self.model(images.to(self.device), widths.to(self.device)).float().softmax(-1).cpu().numpy()
+                out[idx] = self.model(to_model_input(images, self.device), widths.to(self.device)).float().softmax(-1).cpu().numpy()
         return out
 
     def classify(self, crops: Sequence[np.ndarray]) -> list[tuple[str, float]]:

@@ -12,6 +12,7 @@ renders use `load_fonts("eval")`.
 from __future__ import annotations
 
 import functools
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +22,7 @@ from PIL import ImageFont
 
 from models.synth.charset import ALL_CHARS, DIGITS, HANGUL_KSX1001, LATIN, PUNCT
 
-FONT_DIRS: tuple[str, ...] = (
+DEBIAN_FONT_DIRS: tuple[str, ...] = (
     "/usr/share/fonts/truetype/nanum",
     "/usr/share/fonts/truetype/unfonts-core",
     "/usr/share/fonts/truetype/baekmuk",
@@ -30,6 +31,9 @@ FONT_DIRS: tuple[str, ...] = (
     "/usr/share/fonts/truetype/liberation2",
     "/usr/share/fonts/truetype/liberation",
 )
+# LAKEOCR_FONT_DIRS (folders joined by ":") replaces the Debian folders, e.g. on a machine without the font
+# packages that was given the subset training faces of scripts/gpu/pack_fonts.py
+FONT_DIRS: tuple[str, ...] = tuple(d for d in os.environ.get("LAKEOCR_FONT_DIRS", "").split(":") if d) or DEBIAN_FONT_DIRS
 # decorative / symbol faces that are not document text
 SKIP_STEMS: tuple[str, ...] = ("DejaVuMathTeXGyre", "hline")
 # held-out families: two Korean (sans + serif) and two Latin, never rendered for training
