@@ -34,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stem", choices=("linear", "conv"), default=d.stem, help="column embedding")
     parser.add_argument("--pool-script", default="", choices=("", "hangul", "latin", "digits"),
                         help="only this script's crops (a fixed pool with --pool-size, else fresh renders)")
-    parser.add_argument("--bf16", action="store_true", help="bf16 autocast in training (CPU AMX)")
+    parser.add_argument("--bf16", action="store_true", help="bf16 autocast in training (CPU AMX, or --device cuda)")
     parser.add_argument("--unlabelled", choices=("words", "pages"), default="words",
                         help="fixmatch/seqclr unlabelled crops: rendered words or crops cut from synthetic pages")
     parser.add_argument("--init", type=Path, help="recognizer state_dict / checkpoint to start from")
@@ -45,6 +45,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--experiment", default="recognizer")
     parser.add_argument("--run-name", default=None)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="data worker processes rendering crops (0 = in the training process)")
 
 
 def config_from_args(args) -> RecognizerTrainConfig:
@@ -82,7 +85,9 @@ def run(args) -> int:
 
         t0 = time.time()
         model, summary = train_recognizer(cfg, charset=charset, pool=pool, unlabelled=unlabelled,
-                                          init_state=load_init(args.init), ckpt_path=args.ckpt, log=log_print)
+                                          init_state=load_init(args.init), ckpt_path=args.ckpt, log=log_print,
+                                          device=args.device, workers=args.workers)
+        model = model.cpu()
         mlflow.log_metric("train_minutes", (time.time() - t0) / 60)
         config = weights_config(cfg, model, charset, {"trained_steps": summary["step"],
                                                       "init": str(args.init) if args.init else None})

@@ -109,6 +109,27 @@ def test_train_recognizer_pool_phases_and_resume(tmp_path, charset):
     assert summary["step"] == 4
 
 
+def test_worker_streams_keep_the_labelled_split_and_differ_in_draws(charset, tmp_path):
+    from models.recognition.training import make_batches
+
+    pool = CropPool.render(digits_source, 40, seed=1)
+    cfg = RecognizerTrainConfig(phase="supervised", batch_size=4, pool_size=40, label_fraction=0.25, seed=3,
+                                bf16=False)
+    labelled = set(split_pool(pool, 0.25, seed=3)[0].texts)
+
+    def texts(stream_seed):
+        batch = next(iter(make_batches(cfg, charset, pool, stream_seed=stream_seed)))
+        return [charset.decode(t) for t in batch["targets"].split(batch["target_lengths"].tolist())]
+    a, b = texts(None), texts(3 + 1_000_003)
+    assert set(a) <= labelled and set(b) <= labelled                 # every worker draws the same labels
+    assert a != b                                                    # ... in its own order
+    assert texts(3) == a                                             # worker 0 = the run's own seed
+    small = dict(steps=2, batch_size=4, dim=32, depth=1, heads=2, warmup=1, log_every=1, ckpt_every=1,
+                 pool_size=40, label_fraction=0.25, bf16=False)
+    _, summary = train_recognizer(RecognizerTrainConfig(**small), charset=charset, pool=pool, workers=2)
+    assert summary["step"] == 2 and np.isfinite(summary["loss"])
+
+
 def test_one_script_training_draws_only_that_script(charset):
     from models.recognition.training import make_batches
     from models.synth.charset import script_of

@@ -16,7 +16,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from models.engine import LogFn, TrainConfig, train
+from models.engine import LogFn, SeededStream, TrainConfig, train
 from models.recognition.charset import Charset
 from models.recognition.data import WORD_CROP_PAD, CropSpec
 from models.recognition.model import ColumnViTSTR, ColumnViTSTRConfig
@@ -98,10 +98,12 @@ def split_pool(pool: CropPool, label_fraction: float, seed: int) -> tuple[CropPo
 
 
 def make_batches(cfg: RecognizerTrainConfig, charset: Charset, pool: CropPool | None = None,
-                 unlabelled: Source | None = None):
+                 unlabelled: Source | None = None, stream_seed: int | None = None):
     """The batch stream of a phase. Labelled data: the pool's labelled part, else fresh renders;
-    unlabelled data: `unlabelled`, else the pool's unlabelled part, else fresh renders."""
+    unlabelled data: `unlabelled`, else the pool's unlabelled part, else fresh renders. `stream_seed`
+    (default cfg.seed) seeds the draws only: the pool's labelled split always follows cfg.seed."""
     spec = cfg.crop_spec()
+    seed = cfg.seed if stream_seed is None else stream_seed
     if pool is not None:
         lab, unl = split_pool(pool, cfg.label_fraction, cfg.seed)
         lab_src, unl_src = lab.as_source(), unl.as_source()
@@ -112,30 +114,31 @@ def make_batches(cfg: RecognizerTrainConfig, charset: Charset, pool: CropPool | 
         lab_src = unl_src = word_source("train", engine=cfg.engine, lowres_p=cfg.lowres_p, loose_p=cfg.loose_p)
     unl_src = unlabelled or unl_src
     if cfg.phase == "supervised":
-        return labelled_batches(lab_src, charset, spec, cfg.batch_size, cfg.seed)
+        return labelled_batches(lab_src, charset, spec, cfg.batch_size, seed)
     if cfg.phase == "seqclr":
-        return unlabelled_batches(unl_src, spec, cfg.unlabelled_batch, cfg.seed + 1)
-    return merged(labelled_batches(lab_src, charset, spec, cfg.batch_size, cfg.seed),
-                  unlabelled_batches(unl_src, spec, cfg.unlabelled_batch, cfg.seed + 1))
+        return unlabelled_batches(unl_src, spec, cfg.unlabelled_batch, seed + 1)
+    return merged(labelled_batches(lab_src, charset, spec, cfg.batch_size, seed),
+                  unlabelled_batches(unl_src, spec, cfg.unlabelled_batch, seed + 1))
 
 
-def make_step(cfg: RecognizerTrainConfig, charset: Charset):
+def make_step(cfg: RecognizerTrainConfig, charset: Charset, device_type: str = "cpu"):
     if cfg.phase == "supervised":
         step = SupervisedCTC()
     elif cfg.phase == "seqclr":
         step = SeqCLR(instances=cfg.seqclr_instances, seed=cfg.seed)
     else:
         step = FixMatch(charset, threshold=cfg.fixmatch_threshold, seed=cfg.seed)
-    return Autocast(step, cfg.bf16)
+    return Autocast(step, cfg.bf16, device_type)
 
 
 def train_recognizer(cfg: RecognizerTrainConfig, *, charset: Charset | None = None, pool: CropPool | None = None,
                      unlabelled: Source | None = None, init_state: dict | None = None,
                      ckpt_path: str | Path | None = None, log: LogFn | None = None,
-                     device: str = "cpu") -> tuple[ColumnViTSTR, dict]:
+                     device: str = "cpu", workers: int = 0) -> tuple[ColumnViTSTR, dict]:
     """Train one phase; returns (recognizer, summary of the last step). SeqCLR returns the pre-trained
     recognizer without its projection head. `init_state`: a recognizer state_dict to start from
-    (e.g. SeqCLR's encoder; a CTC head of another shape is skipped)."""
+    (e.g. SeqCLR's encoder; a CTC head of another shape is skipped). `workers` > 0 renders and batches in
+    that many DataLoader processes, each drawing from its own seed (models.engine.SeededStream)."""
     charset = charset or Charset.default()
     model = ColumnViTSTR(cfg.model_config(charset))
     if init_state is not None:
@@ -143,8 +146,14 @@ def train_recognizer(cfg: RecognizerTrainConfig, *, charset: Charset | None = No
         model.load_state_dict({k: v for k, v in init_state.items() if k in own and own[k].shape == v.shape},
                               strict=False)
     trainee = SeqCLRModel(model) if cfg.phase == "seqclr" else model
-    summary = train(trainee, make_batches(cfg, charset, pool, unlabelled), cfg.engine_config(device),
-                    ckpt_path=ckpt_path, log=log, step_fn=make_step(cfg, charset))
+    if workers:
+        stream = SeededStream(lambda s: make_batches(cfg, charset, pool, unlabelled, stream_seed=s), cfg.seed)
+        batches = iter(torch.utils.data.DataLoader(stream, batch_size=None, num_workers=workers,
+                                                   pin_memory=torch.device(device).type == "cuda"))
+    else:
+        batches = make_batches(cfg, charset, pool, unlabelled)
+    summary = train(trainee, batches, cfg.engine_config(device), ckpt_path=ckpt_path, log=log,
+                    step_fn=make_step(cfg, charset, torch.device(device).type))
     return model.eval(), summary
 
 
