@@ -6,6 +6,9 @@
 #   2. scripts/gpu/train_gpu.py for MINUTES (first argument, default 6; 0 = benchmarks only) on both models.
 # DET_BATCHES (default "1 8 32") names the detector's benchmark batches ("" skips them).
 # Everything it writes lands in $OUT: bench.txt, det.pt/rec.pt, det.jsonl/rec.jsonl, det.log/rec.log.
+# The wheels, fetched here for the GPU machine's Python 3.12:
+#   .venv/bin/python -m pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+#     --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 -d device/whl faker==40.63.0 rapidfuzz==3.14.6
 set -u
 MINUTES=${1:-6}
 OUT=${OUT:-/tmp/lakeocr-gpu}
