@@ -20,8 +20,8 @@ import numpy as np
 import torch
 
 from models.detection.targets import TargetConfig, encode
-from models.engine import SeededStream
 from models.detection.toy import rotate_page
+from models.engine import SeededStream
 from models.gtio import page_from_dict, page_to_dict
 from models.types import Char, Line, Page, Word
 
