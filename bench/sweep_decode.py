@@ -43,6 +43,8 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=20_000, help="the synthetic pages' seed: 20000 = the validation "
                     "set to tune on; 10000 = the held-out set the reported figures come from")
     ap.add_argument("--cache", default="build/detector/val", help="rendered pages of --seed (reused)")
+    ap.add_argument("--dpi", default="", metavar="LO,HI", help="render the pages at this dpi range (e.g. 90,110 "
+                    "for office scans; default: the engine's own range); give it its own --cache")
     ap.add_argument("--weights-dir", default=str(WEIGHTS_DIR))
     ap.add_argument("--precision", default="auto", help="the detector's precision (models.precision)")
     ap.add_argument("--max-side", type=int, default=0,
@@ -55,7 +57,8 @@ def main(argv=None) -> int:
     pred.net = _Memo(pred.net)
     if args.max_side:
         pred.config = dataclasses.replace(pred.config, max_side=args.max_side)
-    samples = heldout_pages(args.pages, args.seed, args.cache)
+    dpi = tuple(int(v) for v in args.dpi.split(",")) if args.dpi else None
+    samples = heldout_pages(args.pages, args.seed, args.cache, dpi)
     images, gts = [im for im, _ in samples], [pg for _, pg in samples]
     fields = {f.name: f.type for f in dataclasses.fields(DecodeConfig)}
     grid = []

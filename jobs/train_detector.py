@@ -96,9 +96,11 @@ def _until(iterator, minutes: float):
     return itertools.takewhile(lambda _: time.monotonic() < end, iterator)
 
 
-def heldout_pages(count: int, seed: int = 10_000, cache_dir: str | None = None) -> list[tuple[np.ndarray, Page]]:
+def heldout_pages(count: int, seed: int = 10_000, cache_dir: str | None = None,
+                  dpi_range: tuple[int, int] | None = None) -> list[tuple[np.ndarray, Page]]:
     """Held-out synthetic pages: eval fonts, every kind and all four rotations in turn, degraded, the
-    engine's own dpi range, languages in turn. `cache_dir` keeps rendered pages (.npz) for the next call."""
+    engine's own dpi range (or `dpi_range`), languages in turn. `cache_dir` keeps rendered pages (.npz)
+    for the next call."""
     from models.detection.toy import rotate_page
     from models.gtio import page_from_dict, page_to_dict
     from models.synth.pages import LANGS, PAGE_KINDS
@@ -114,7 +116,7 @@ def heldout_pages(count: int, seed: int = 10_000, cache_dir: str | None = None) 
         kind, k, lang = PAGE_KINDS[i % len(PAGE_KINDS)], (i // len(PAGE_KINDS)) % 4, LANGS[i % len(LANGS)]
         if (kind, lang) not in sources:
             sources[kind, lang] = ddata.synth_source("eval", kinds=(kind,), langs=(lang,), rotate=False,
-                                                     dpi_range=None)
+                                                     dpi_range=dpi_range)
         image, page = sources[kind, lang](np.random.default_rng([seed, i]))
         image, page = rotate_page(image, page, k) if k else (image, page)
         if path is not None:
