@@ -39,6 +39,8 @@ def _ints(text: str) -> tuple[int, ...]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dpi", type=_ints, default=(110, 200), metavar="LO,HI",
+                        help="synthetic pages are rendered at a dpi drawn from this range (office scans: ~100)")
     parser.add_argument("--source", choices=("synth", "toy"), default="synth",
                         help="page source when --cache is not given (toy: tiny PIL pages, for smoke runs)")
     parser.add_argument("--cache", help="train from pages pre-rendered in this folder (see --write-cache)")
@@ -85,7 +87,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _source(args) -> ddata.PageSource:
     if args.cache:
         return ddata.CachedPages(args.cache)
-    return ddata.toy_source() if args.source == "toy" else ddata.synth_source("train")
+    return ddata.toy_source() if args.source == "toy" else ddata.synth_source("train", dpi_range=tuple(args.dpi))
 
 
 def _until(iterator, minutes: float):
@@ -185,7 +187,7 @@ def _train_flip(args, training_run) -> int:
 def run(args) -> int:
     torch.set_num_threads(args.threads)
     if args.write_cache:
-        src = ddata.toy_source() if args.source == "toy" else ddata.synth_source("train")
+        src = ddata.toy_source() if args.source == "toy" else ddata.synth_source("train", dpi_range=tuple(args.dpi))
         ddata.write_cache(src, args.write_cache, args.cache_pages, args.max_side, args.seed, args.cache_start)
         return 0
     if args.eval_only:
