@@ -29,7 +29,7 @@ from models.detection.decode import DecodeConfig
 from models.detection.model import Detector, DetectorConfig, count_parameters
 from models.detection.predictor import DetectionPredictor, PredictorConfig
 from models.detection.training import make_step
-from models.engine import TrainConfig, load_checkpoint, train
+from models.engine import TrainConfig, load_checkpoint, train, worker_batches
 from models.types import Page
 from models.weights import WEIGHTS_DIR, save_weights
 
@@ -84,10 +84,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "inside the detector weights")
 
 
-def _source(args) -> ddata.PageSource:
-    if args.cache:
-        return ddata.CachedPages(args.cache)
+def _render_source(args) -> ddata.PageSource:
     return ddata.toy_source() if args.source == "toy" else ddata.synth_source("train", dpi_range=tuple(args.dpi))
+
+
+def _source(args) -> ddata.PageSource:
+    return ddata.CachedPages(args.cache) if args.cache else _render_source(args)
 
 
 def _until(iterator, minutes: float):
@@ -187,8 +189,8 @@ def _train_flip(args, training_run) -> int:
 def run(args) -> int:
     torch.set_num_threads(args.threads)
     if args.write_cache:
-        src = ddata.toy_source() if args.source == "toy" else ddata.synth_source("train", dpi_range=tuple(args.dpi))
-        ddata.write_cache(src, args.write_cache, args.cache_pages, args.max_side, args.seed, args.cache_start)
+        ddata.write_cache(_render_source(args), args.write_cache, args.cache_pages, args.max_side, args.seed,
+                          args.cache_start)
         return 0
     if args.eval_only:
         shipped = DetectionPredictor.from_weights("detector", args.weights_dir)
@@ -242,11 +244,10 @@ def run(args) -> int:
         start = int(torch.load(args.ckpt, map_location="cpu", weights_only=False)["step"]) \
             if Path(args.ckpt).exists() else 0
         stream = ddata.batch_stream(_source(args), dcfg, seed=args.seed + start)    # a resumed run sees new crops
-        loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=args.workers,
-                                             persistent_workers=args.workers > 0)
+        batches = worker_batches(stream, args.workers, args.device)
         if args.bf16:
             model = model.to(memory_format=torch.channels_last)
-        result = train(model, _until(iter(loader), args.minutes), tcfg, ckpt_path=args.ckpt, log=log_print,
+        result = train(model, _until(batches, args.minutes), tcfg, ckpt_path=args.ckpt, log=log_print,
                        step_fn=make_step(args.bf16))
         model = model.to(memory_format=torch.contiguous_format)
         model = model.cpu()

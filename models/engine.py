@@ -48,6 +48,17 @@ class SeededStream(torch.utils.data.IterableDataset):
         return self.make(self.seed + 1_000_003 * (info.id if info is not None else 0))
 
 
+def worker_batches(stream: SeededStream, workers: int, device: str = "cpu",
+                   prefetch: int | None = None) -> Iterator[dict]:
+    """Batches of `stream` from `workers` DataLoader processes (kept alive; pinned memory for a GPU), or from
+    this process when `workers` is 0. Call it before the model touches CUDA: workers are forked here."""
+    loader = torch.utils.data.DataLoader(
+        stream, batch_size=None, num_workers=workers, persistent_workers=workers > 0,
+        pin_memory=workers > 0 and torch.device(device).type == "cuda",
+        prefetch_factor=prefetch if workers else None)
+    return iter(loader)
+
+
 def make_optimizer(model: torch.nn.Module, cfg: TrainConfig):
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
 

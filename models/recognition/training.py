@@ -16,7 +16,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from models.engine import LogFn, SeededStream, TrainConfig, train
+from models.engine import LogFn, SeededStream, TrainConfig, train, worker_batches
 from models.recognition.charset import Charset
 from models.recognition.data import WORD_CROP_PAD, CropSpec
 from models.recognition.model import ColumnViTSTR, ColumnViTSTRConfig
@@ -148,8 +148,7 @@ def train_recognizer(cfg: RecognizerTrainConfig, *, charset: Charset | None = No
     trainee = SeqCLRModel(model) if cfg.phase == "seqclr" else model
     if workers:
         stream = SeededStream(lambda s: make_batches(cfg, charset, pool, unlabelled, stream_seed=s), cfg.seed)
-        batches = iter(torch.utils.data.DataLoader(stream, batch_size=None, num_workers=workers,
-                                                   pin_memory=torch.device(device).type == "cuda"))
+        batches = worker_batches(stream, workers, device)
     else:
         batches = make_batches(cfg, charset, pool, unlabelled)
     summary = train(trainee, batches, cfg.engine_config(device), ckpt_path=ckpt_path, log=log,

@@ -33,9 +33,8 @@ def _metadata(name: str) -> dict:
     return {k: v for k, v in meta.items() if k not in ("sha256", "size_bytes")}
 
 
-def export(run: Path, name: str, out: Path, state_key: str) -> Path:
-    ck = torch.load(run / f"{_SHORT[name]}.pt",
-                    map_location="cpu", weights_only=False)
+def export(ck: dict, name: str, out: Path, state_key: str) -> Path:
+    """Write `ck[state_key]` (a train_gpu.py checkpoint) as `name` weights in `out`, with the shipped recipe."""
     state = ck[state_key]
     shipped_state, _ = load_weights(name, WEIGHTS_DIR)
     if name == "detector":        # the shipped file also holds the flip classifier: keep it
@@ -50,12 +49,11 @@ def export(run: Path, name: str, out: Path, state_key: str) -> Path:
     return save_weights(name, {k: state[k] for k in shipped_state}, meta, out)
 
 
-def log_mlflow(run: Path, name: str, pt: Path) -> None:
+def log_mlflow(run: Path, name: str, ck: dict, pt: Path) -> None:
     import mlflow
     from jobs.mlflow_log import training_run
 
     short = _SHORT[name]
-    ck = torch.load(run / f"{short}.pt", map_location="cpu", weights_only=False)
     with training_run(name, {**ck["config"], "steps": ck["step"], "where": "gpu (scripts/gpu/train_gpu.py)"},
                       run_name=f"{name}-gpu") as (log, _):
         for line in (run / f"{short}.jsonl").read_text().splitlines():
@@ -79,10 +77,11 @@ def main(argv=None) -> int:
         shutil.copytree(WEIGHTS_DIR, args.out)
     for short in args.models.split(","):
         name = {v: k for k, v in _SHORT.items()}[short]
-        pt = export(args.run, name, args.out, args.state)
+        ck = torch.load(args.run / f"{short}.pt", map_location="cpu", weights_only=False)
+        pt = export(ck, name, args.out, args.state)
         print(f"{name}: {pt} ({json.loads(pt.with_suffix('.json').read_text())['sha256'][:12]})")
         if args.mlflow:
-            log_mlflow(args.run, name, pt)
+            log_mlflow(args.run, name, ck, pt)
     return 0
 
 

@@ -28,11 +28,6 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 
-def _loader(stream, workers: int):
-    return torch.utils.data.DataLoader(stream, batch_size=None, num_workers=workers, pin_memory=workers > 0,
-                                       prefetch_factor=4 if workers else None, persistent_workers=workers > 0)
-
-
 def train_for(model, batches, step_fn, *, minutes: float, lr: float, warmup: int, device: str, out: Path,
               name: str, config: dict, save_every: float = 60.0, log_every: int = 50, ema_decay: float = 0.999):
     """Train until `minutes` have passed: AdamW, lr warm-up then cosine to 5% over the time budget, grad
@@ -89,12 +84,14 @@ def run_detector(args) -> None:
     from models.detection import data as ddata
     from models.detection.predictor import DetectionPredictor
     from models.detection.training import make_step
+    from models.engine import worker_batches
 
     shipped = DetectionPredictor.from_weights("detector")
     model = shipped.model.cpu().train()
     dcfg = ddata.DataConfig(max_side=shipped.config.max_side, crop=args.det_crop, batch_size=args.det_batch,
                             mean=model.cfg.mean, std=model.cfg.std)
-    batches = iter(_loader(ddata.batch_stream(ddata.synth_source("train"), dcfg, seed=args.seed), args.det_workers))
+    batches = worker_batches(ddata.batch_stream(ddata.synth_source("train"), dcfg, seed=args.seed), args.det_workers,
+                             args.device, prefetch=4)
     model = model.to(memory_format=torch.channels_last)          # workers are forked before CUDA starts
     config = {"init": shipped.version, "crop": args.det_crop, "batch_size": args.det_batch, "lr": args.det_lr,
               "minutes": args.minutes, "workers": args.det_workers, "seed": args.seed, "source": "synth train",
@@ -104,23 +101,21 @@ def run_detector(args) -> None:
 
 
 def run_recognizer(args) -> None:
-    from models.engine import SeededStream
-    from models.recognition.data import CropSpec
-    from models.recognition.phases import SupervisedCTC
+    from models.engine import SeededStream, worker_batches
     from models.recognition.predictor import RecognitionPredictor
-    from models.recognition.sources import labelled_batches, word_source
-    from models.recognition.training import Autocast
+    from models.recognition.training import RecognizerTrainConfig, make_batches, make_step
 
     shipped = RecognitionPredictor.from_weights("recognizer", precision="fp32")
     model, charset = shipped.model.cpu().train(), shipped.charset
-    spec = CropSpec(height=model.cfg.height, patch_width=model.cfg.patch_width)
-    source = word_source("train", engine="synth", lowres_p=args.lowres_p, loose_p=args.loose_p)
-    stream = SeededStream(lambda s: labelled_batches(source, charset, spec, args.rec_batch, s), args.seed)
-    batches = iter(_loader(stream, args.rec_workers))
+    cfg = RecognizerTrainConfig(batch_size=args.rec_batch, height=model.cfg.height, patch_width=model.cfg.patch_width,
+                                engine="synth", lowres_p=args.lowres_p, loose_p=args.loose_p, bf16=True,
+                                seed=args.seed)     # the supervised stream of `lakeocr train recognizer`
+    stream = SeededStream(lambda s: make_batches(cfg, charset, stream_seed=s), args.seed)
+    batches = worker_batches(stream, args.rec_workers, args.device, prefetch=4)
     config = {"init": shipped.version, "batch_size": args.rec_batch, "lr": args.rec_lr, "minutes": args.minutes,
               "workers": args.rec_workers, "seed": args.seed, "lowres_p": args.lowres_p, "loose_p": args.loose_p,
               "source": "synth train words + 15% lines", "bf16": True, "ema": 0.999}
-    step = Autocast(SupervisedCTC(), True, torch.device(args.device).type)
+    step = make_step(cfg, charset, torch.device(args.device).type)
     train_for(model, batches, step, minutes=args.minutes, lr=args.rec_lr, warmup=200, device=args.device,
               out=args.out, name="rec", config=config, log_every=100)
 
