@@ -55,6 +55,16 @@ def test_pages_come_back_in_original_pixels_for_gray_and_rgb():
         assert sorted(i for ln in page.lines for i in ln.word_ids) == list(range(len(page.words)))
 
 
+def test_input_is_padded_white_and_normalised_with_the_models_mean_and_std():
+    pred = _predictor()
+    a = np.random.default_rng(2).integers(0, 255, (30, 50), dtype=np.uint8)
+    x = pred._batch_tensor([a])
+    cfg = pred.model.cfg
+    want = (torch.from_numpy(a).float() / 255.0 - cfg.mean) / cfg.std
+    assert x.shape[-2] % cfg.pad_multiple == 0 and x.shape[-1] % cfg.pad_multiple == 0
+    torch.testing.assert_close(x[0, 0, :30, :50], want)
+    torch.testing.assert_close(x[0, 0, 30:, :], torch.full_like(x[0, 0, 30:, :], (1.0 - cfg.mean) / cfg.std))
+
 
 def test_batching_pages_of_one_size_gives_the_same_result_as_one_by_one():
     rng = np.random.default_rng(1)

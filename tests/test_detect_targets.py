@@ -132,3 +132,81 @@ def test_upright_score_tells_upright_from_upside_down_text():
     _, flipped = rotate_page(image, page, 2)
     boxes = [np.array([quad_to_box(c.quad) for c in w.chars]) for w in flipped.words]
     assert upright_score(boxes, 0) < 0 < upright_score(boxes, 180)
+
+
+def _random_components(rng, n_comp=40):
+    """Characters of random link components: rows of boxes with random gaps, some components of two rows,
+    some read vertically (axis 1)."""
+    boxes, comp, axis = [], [], []
+    for k in range(n_comp):
+        a = int(rng.random() < 0.3)
+        rows = 1 + int(rng.random() < 0.3)
+        x0, y0, h = rng.uniform(0, 800, 2).tolist() + [float(rng.uniform(8, 30))]
+        for r in range(rows):
+            x = x0
+            for _ in range(int(rng.integers(1, 9))):
+                w = h * rng.uniform(0.3, 1.0)
+                b = [x, y0 + r * 2 * h + rng.normal(0, 0.05 * h), x + w, y0 + r * 2 * h + h]
+                boxes.append([b[1], b[0], b[3], b[2]] if a else b)      # vertical text: swap the axes
+                comp.append(k)
+                axis.append(a)
+                x += w + h * rng.choice([0.1, 0.3, 1.5, 3.0])
+    boxes = np.asarray(boxes, np.float64)
+    order = rng.permutation(len(boxes))
+    boxes, comp, axis = boxes[order], np.asarray(comp)[order], np.asarray(axis)[order]
+    centres = np.stack([(boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2], 1)
+    return boxes, centres, comp, axis
+
+
+def test_split_words_matches_split_component_on_every_component():
+    from models.detection.decode import split_component, split_words
+
+    rng = np.random.default_rng(3)
+    for _ in range(5):
+        boxes, centres, comp, axis = _random_components(rng)
+        got = split_words(comp, axis, boxes, centres)
+        want = [p for k in np.unique(comp)
+                for p in split_component(np.flatnonzero(comp == k), boxes, centres, 90 * int(axis[comp == k][0]))]
+        assert sorted(sorted(p.tolist()) for p in got) == sorted(sorted(p.tolist()) for p in want)
+        assert sum(len(p) for p in got) == len(boxes)
+        assert any(len(p) > 1 for p in got) and len(got) > len(np.unique(comp))
+
+
+def test_group_angles_follow_the_line_through_the_centres():
+    from models.detection.decode import _group_angles
+
+    rng = np.random.default_rng(4)
+    tilts = [0.0, 5.0, -8.0, 30.0, 3.0]                        # 30: beyond MAX_SKEW, stays at the base
+    spans = [200.0, 200.0, 200.0, 200.0, 20.0]                 # 20: under MIN_SPAN heights, stays at the base
+    bases = [0, 0, 180, 0, 90]
+    pts, keys = [], []
+    for g, (tilt, span, base) in enumerate(zip(tilts, spans, bases)):
+        t = np.radians(base + tilt)
+        s = np.linspace(0, span, 7)
+        pts.append(np.stack([100 + s * np.cos(t), 50 + s * np.sin(t)], 1) + rng.normal(0, 0.2, (7, 2)))
+        keys += [g] * 7
+    angles = _group_angles(np.concatenate(pts), np.asarray(keys), np.asarray(bases, float), np.full(5, 10.0))
+    np.testing.assert_allclose(angles, [0.0, 5.0, 172.0, 0.0, 90.0], atol=0.3)
+
+
+
+def test_transform_page_maps_every_quad_and_keeps_the_rest():
+    from models.detection.data import transform_page
+
+    image, page = render_toy_page(np.random.default_rng(6), 192, 160, 90)
+    page.words[0].text, page.words[0].line_id = "abc", 7
+    before = [w.quad.copy() for w in page.words]
+    out = transform_page(page, (2.0, 0.5), dx=3.0, dy=-4.0, size=(384, 80))
+    assert (out.width, out.height, out.orientation) == (384, 80, page.orientation)
+    f = lambda q: q * np.array([2.0, 0.5], np.float32) + np.array([3.0, -4.0], np.float32)  # noqa: E731
+    for w, src, q0 in zip(out.words, page.words, before):
+        np.testing.assert_allclose(w.quad, f(q0), rtol=1e-6)
+        assert (w.text, w.line_id, w.orientation, w.conf) == (src.text, src.line_id, src.orientation, src.conf)
+        assert [c.text for c in w.chars] == [c.text for c in src.chars]
+        for c, sc in zip(w.chars, src.chars):
+            np.testing.assert_allclose(c.quad, f(sc.quad), rtol=1e-6)
+    for ln, src in zip(out.lines, page.lines):
+        np.testing.assert_allclose(ln.quad, f(src.quad), rtol=1e-6)
+        assert ln.word_ids == src.word_ids
+    np.testing.assert_array_equal(page.words[0].quad, before[0])           # the input page is not touched
+    assert transform_page(Page(width=10, height=10), 2.0).words == []

@@ -53,11 +53,14 @@ def transform_page(page: Page, scale: float | tuple[float, float], dx: float = 0
     """Page with every quad mapped by p -> p * scale + (dx, dy) (scale: one factor or (sx, sy));
     `size` = new (width, height). Orientation, line ids and scores are kept."""
     sxy = np.broadcast_to(np.asarray(scale, np.float32), (2,))
-    f = lambda q: (np.asarray(q, np.float32) * sxy + np.array([dx, dy], np.float32)).astype(np.float32)  # noqa
-    words = [Word(quad=f(w.quad), text=w.text, conf=w.conf, script=w.script, orientation=w.orientation,
-                  chars=[Char(c.text, f(c.quad), c.score) for c in w.chars], line_id=w.line_id,
-                  block_id=w.block_id, label=w.label) for w in page.words]
-    lines = [Line(quad=f(ln.quad), word_ids=list(ln.word_ids), text=ln.text, block_id=ln.block_id)
+    quads = [w.quad for w in page.words] + [c.quad for w in page.words for c in w.chars] + [ln.quad for ln in page.lines]
+    moved = iter(np.asarray(quads, np.float32).reshape(-1, 4, 2) * sxy + np.array([dx, dy], np.float32)
+                 if quads else ())                     # one array operation for every quad of the page
+    words = [Word(quad=next(moved), text=w.text, conf=w.conf, script=w.script, orientation=w.orientation,
+                  line_id=w.line_id, block_id=w.block_id, label=w.label) for w in page.words]
+    for w, old in zip(words, page.words):
+        w.chars = [Char(c.text, next(moved), c.score) for c in old.chars]
+    lines = [Line(quad=next(moved), word_ids=list(ln.word_ids), text=ln.text, block_id=ln.block_id)
              for ln in page.lines]
     width, height = size or (round(page.width * float(sxy[0])), round(page.height * float(sxy[1])))
     return Page(width=width, height=height, words=words, lines=lines, orientation=page.orientation)

@@ -58,39 +58,42 @@ def find_peaks(center: torch.Tensor, thr: float) -> torch.Tensor:
 def rotated_rect(points: np.ndarray, angle_deg: float) -> np.ndarray:
     """Rectangle around points aligned with a reading direction (degrees clockwise from +x), as a quad
     TL, TR, BR, BL of that reading direction."""
-    t = np.radians(angle_deg)
-    d = np.array([np.cos(t), np.sin(t)])
-    n = np.array([-np.sin(t), np.cos(t)])
-    pts = np.asarray(points, np.float64).reshape(-1, 2)
-    u, v = pts @ d, pts @ n
-    u0, u1, v0, v1 = u.min(), u.max(), v.min(), v.max()
-    return np.stack([u0 * d + v0 * n, u1 * d + v0 * n, u1 * d + v1 * n, u0 * d + v1 * n]).astype(np.float32)
+    pts = np.asarray(points, np.float64).reshape(1, -1, 2)
+    return _group_rects(pts, np.zeros(1, np.int64), np.array([float(angle_deg)]))[0]
 
 
-def _word_angle(centres: np.ndarray, orientation: int, height: float) -> float:
-    """Reading direction of a word or line in degrees: the orientation, refined by the line through the
-    character centres when they span at least MIN_SPAN heights (kept within MAX_SKEW degrees)."""
-    base = float(orientation)
-    if len(centres) < 3:
-        return base
-    c = centres - centres.mean(axis=0)
-    _, _, vt = np.linalg.svd(c, full_matrices=False)
-    d = vt[0]
-    if np.ptp(c @ d) < MIN_SPAN * height:
-        return base
-    ref = np.array([np.cos(np.radians(base)), np.sin(np.radians(base))])
-    if d @ ref < 0:
-        d = -d
-    ang = float(np.degrees(np.arctan2(d[1], d[0])))
-    delta = (ang - base + 180) % 360 - 180
-    return base + delta if abs(delta) <= MAX_SKEW else base
+def _runs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Starts and lengths of the runs of equal values in a sorted key array."""
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    return starts, np.diff(np.r_[starts, len(keys)])
 
 
-def _box_quads(boxes: np.ndarray, angle: float) -> np.ndarray:
-    """(k, 4) axis-aligned boxes -> (k, 4, 2) quads whose first corner is the top-left for text read at
-    `angle` (rounded to the nearest multiple of 90 degrees: the corner list TL, TR, BR, BL is rolled)."""
-    q = boxes[:, [[0, 1], [2, 1], [2, 3], [0, 3]]]          # (k, 4, 2): TL, TR, BR, BL of upright text
-    return np.roll(q, -(int(round(angle / 90.0)) % 4), axis=1).astype(np.float32)
+def _group_median(values: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """np.median of `values` per distinct key, in ascending key order (one sort instead of a loop)."""
+    order = np.lexsort((values, keys))
+    v = values[order]
+    starts, counts = _runs(keys[order])
+    return (v[starts + (counts - 1) // 2] + v[starts + counts // 2]) / 2
+
+
+def _group_angles(points: np.ndarray, keys: np.ndarray, base: np.ndarray, height: np.ndarray) -> np.ndarray:
+    """Reading direction (degrees) per run of `keys` (sorted) of (n, 2) points, all groups at once: the base
+    orientation, refined by the principal axis of the group's points (the line through the character
+    centres) when they span at least MIN_SPAN heights and it is within MAX_SKEW degrees of the base."""
+    starts, counts = _runs(keys)
+    base = np.asarray(base, np.float64)
+    mean = np.add.reduceat(points, starts, axis=0) / counts[:, None]
+    c = points - np.repeat(mean, counts, axis=0)
+    sxx, syy, sxy = (np.add.reduceat(v, starts) for v in (c[:, 0] ** 2, c[:, 1] ** 2, c[:, 0] * c[:, 1]))
+    theta = 0.5 * np.arctan2(2 * sxy, sxx - syy)             # principal axis of the 2x2 covariance
+    d = np.stack([np.cos(theta), np.sin(theta)], 1)
+    proj = (c * np.repeat(d, counts, axis=0)).sum(1)
+    span = np.maximum.reduceat(proj, starts) - np.minimum.reduceat(proj, starts)
+    rb = np.radians(base)
+    d[(d[:, 0] * np.cos(rb) + d[:, 1] * np.sin(rb)) < 0] *= -1
+    delta = (np.degrees(np.arctan2(d[:, 1], d[:, 0])) - base + 180) % 360 - 180
+    ok = (counts >= 3) & (span >= MIN_SPAN * np.asarray(height)) & (np.abs(delta) <= MAX_SKEW)
+    return np.where(ok, base + delta, base)
 
 
 def decode_maps(maps: dict[str, torch.Tensor], stride: int, size: tuple[int, int],
@@ -126,24 +129,20 @@ def decode_maps(maps: dict[str, torch.Tensor], stride: int, size: tuple[int, int
     # the axis (horizontal / vertical reading) comes from the network, per page and per word
     page_axis = int(page_p[1] + page_p[3] > page_p[0] + page_p[2])
     word_axis = (word_p[:, 1] + word_p[:, 3] > word_p[:, 0] + word_p[:, 2]).astype(int)
-    order = np.argsort(comp, kind="stable")             # the peaks of each component, in peak order
-    members = np.split(order, np.searchsorted(comp[order], labels_used[1:]))
-    groups = [(idx, int(a)) for members_, a in zip(members, word_axis)
-              for idx in split_component(members_, boxes, centres, 90 * int(a), cfg)]
+    peak_axis = word_axis[np.searchsorted(labels_used, comp)]
+    parts = split_words(comp, peak_axis, boxes, centres, cfg)
+    first = np.array([p[0] for p in parts])
+    axes = peak_axis[first]
     # the direction along the axis (0 vs 180, 90 vs 270): the network's vote or the glyph geometry
     if cfg.orient_mode == "geometry":
-        flipped = upright_score([boxes[i] for i, a in groups if a == page_axis], 90 * page_axis) < 0
+        flipped = upright_score([boxes[p] for p, a in zip(parts, axes) if a == page_axis], 90 * page_axis) < 0
     else:
         flipped = page_p[page_axis + 2] > page_p[page_axis]
     page_orient = 90 * page_axis + 180 * int(flipped)
-    words = []
-    for (idx, a), label in zip(groups, [comp[i[0]] for i, _ in groups]):
-        if a == page_axis:
-            orientation = page_orient
-        else:
-            wp = word_p[np.searchsorted(labels_used, label)]
-            orientation = 90 * a + 180 * int(wp[a + 2] > wp[a])
-        words.append(_make_word(boxes[idx], centres[idx], scores[idx], orientation))
+    wp = word_p[np.searchsorted(labels_used, comp[first])]
+    rows = np.arange(len(parts))
+    orientations = np.where(axes == page_axis, page_orient, 90 * axes + 180 * (wp[rows, axes + 2] > wp[rows, axes]))
+    words = make_words(parts, orientations, boxes, centres, scores)
     page = Page(width=width, height=height, words=words, orientation=page_orient)
     group_lines(page, cfg)
     return page
@@ -206,63 +205,121 @@ def split_component(idx: np.ndarray, boxes: np.ndarray, centres: np.ndarray, ori
     return out
 
 
-def _make_word(boxes: np.ndarray, centres: np.ndarray, scores: np.ndarray, orientation: int) -> Word:
-    """Characters of one word (ordered along the reading direction) and its rotated quad."""
-    sizes = boxes[:, 2] - boxes[:, 0] if orientation % 180 else boxes[:, 3] - boxes[:, 1]
-    angle = _word_angle(centres, orientation, float(np.median(sizes)))
+def _group_rects(corners: np.ndarray, keys: np.ndarray, angle: np.ndarray) -> np.ndarray:
+    """rotated_rect per run of `keys` (sorted) over (k, m, 2) point sets, all groups at once: (G, 4, 2)."""
+    starts, counts = _runs(keys)
     t = np.radians(angle)
-    order = np.argsort(centres @ np.array([np.cos(t), np.sin(t)]))
-    quads = _box_quads(boxes[order], angle)
-    chars = [Char("", q, float(scores[k])) for q, k in zip(quads, order)]
-    corners = np.concatenate([c.quad for c in chars])
-    return Word(quad=rotated_rect(corners, angle), conf=float(scores.mean()), orientation=orientation,
-                chars=chars)
+    d, n = np.stack([np.cos(t), np.sin(t)], 1), np.stack([-np.sin(t), np.cos(t)], 1)
+    dk, nk = np.repeat(d, counts, axis=0), np.repeat(n, counts, axis=0)
+    u, v = np.einsum("kjc,kc->kj", corners, dk), np.einsum("kjc,kc->kj", corners, nk)
+    u0, u1 = np.minimum.reduceat(u.min(1), starts)[:, None], np.maximum.reduceat(u.max(1), starts)[:, None]
+    v0, v1 = np.minimum.reduceat(v.min(1), starts)[:, None], np.maximum.reduceat(v.max(1), starts)[:, None]
+    return np.stack([u0 * d + v0 * n, u1 * d + v0 * n, u1 * d + v1 * n, u0 * d + v1 * n], 1).astype(np.float32)
 
 
-def _frame(word: Word) -> tuple[float, float, float, float]:
-    """(u0, u1, v0, v1): extent of a word along and across its page's reading direction."""
-    t = np.radians(word.orientation)
-    d = np.array([np.cos(t), np.sin(t)])
-    n = np.array([-np.sin(t), np.cos(t)])
-    q = np.asarray(word.quad, np.float64)
-    u, v = q @ d, q @ n
-    return u.min(), u.max(), v.min(), v.max()
+def split_words(comp: np.ndarray, axis: np.ndarray, boxes: np.ndarray, centres: np.ndarray,
+                cfg: DecodeConfig = DecodeConfig()) -> list[np.ndarray]:
+    """Every link component's characters cut into words (split_component's rule), all components at once:
+    `comp` and `axis` (0 = horizontal, 1 = vertical reading) per character. Components whose centres lie
+    within `split_shift` heights across the reading direction are one row, cut at gaps with array
+    operations; the few others go through split_component. Words come in component order."""
+    vert = np.asarray(axis).astype(bool)
+    u0 = np.where(vert, boxes[:, 1], boxes[:, 0])
+    u1 = np.where(vert, boxes[:, 3], boxes[:, 2])
+    across = np.where(vert, -centres[:, 0], centres[:, 1])
+    h = _group_median(np.where(vert, boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]), comp)
+    order = np.lexsort((u0, comp))                              # by component, then along the reading axis
+    keys = comp[order]
+    starts, counts = _runs(keys)
+    seg = np.repeat(np.arange(len(starts)), counts)
+    one_row = (np.maximum.reduceat(across[order], starts) - np.minimum.reduceat(across[order], starts)
+               <= cfg.split_shift * h)
+    lift = seg * (2.0 * (np.abs(u0).max() + np.abs(u1).max()) + 1.0)   # a running max that restarts per segment
+    reach = np.maximum.accumulate(u1[order] + lift) - lift
+    cut = (seg[1:] == seg[:-1]) & (u0[order][1:] - reach[:-1] > cfg.split_gap * h[seg[1:]])
+    bounds = np.flatnonzero(np.r_[True, (seg[1:] != seg[:-1]) | cut])
+    out: list[np.ndarray] = []
+    for part, s in zip(np.split(order, bounds[1:]), seg[bounds]):
+        if one_row[s]:
+            out.append(part)
+        elif part[0] == order[starts[s]]:            # a component with several rows: once, the slow way
+            members = np.sort(order[starts[s]:starts[s] + counts[s]])
+            out.extend(split_component(members, boxes, centres, 90 * int(vert[part[0]]), cfg))
+    return out
+
+
+def make_words(parts: list[np.ndarray], orientations: np.ndarray, boxes: np.ndarray, centres: np.ndarray,
+               scores: np.ndarray) -> list[Word]:
+    """Words from groups of characters (indices into boxes / centres / scores) read at `orientations`:
+    characters ordered along the word's reading direction (refined by _group_angles), each word's quad the
+    rectangle around its characters aligned with that direction. Array operations over all words."""
+    if not parts:
+        return []
+    lens = np.array([len(p) for p in parts])
+    idx = np.concatenate(parts)
+    wid = np.repeat(np.arange(len(parts)), lens)
+    orientations = np.asarray(orientations)
+    b, c = boxes[idx], centres[idx]
+    sizes = np.where(orientations[wid] % 180 != 0, b[:, 2] - b[:, 0], b[:, 3] - b[:, 1])
+    angle = _group_angles(c, wid, orientations, _group_median(sizes, wid))
+    t = np.radians(angle)
+    d, n = np.stack([np.cos(t), np.sin(t)], 1), np.stack([-np.sin(t), np.cos(t)], 1)
+    order = np.lexsort(((c * d[wid]).sum(1), wid))              # by word, then along its reading direction
+    idx, b = idx[order], b[order]
+    q = b[:, [[0, 1], [2, 1], [2, 3], [0, 3]]]                 # TL, TR, BR, BL of upright text
+    shift = (np.rint(angle / 90.0).astype(int) % 4)[wid]       # rolled to the reading direction's TL
+    quads = q[np.arange(len(q))[:, None], (np.arange(4)[None, :] + shift[:, None]) % 4].astype(np.float32)
+    wq = _group_rects(quads.astype(np.float64), wid, angle)
+    starts, _ = _runs(wid)
+    conf = np.add.reduceat(scores[idx].astype(np.float64), starts) / lens
+    chars = [Char("", qd, float(s)) for qd, s in zip(quads, scores[idx])]
+    return [Word(quad=wq[k], conf=float(conf[k]), orientation=int(orientations[k]),
+                 chars=chars[starts[k]:starts[k] + lens[k]]) for k in range(len(parts))]
 
 
 def group_lines(page: Page, cfg: DecodeConfig = DecodeConfig()) -> None:
     """Group words into lines (in place): union-find over word pairs of the same orientation that overlap
     across the reading direction and are close along it; words are reordered line by line, reading order."""
     n = len(page.words)
-    ext = [_frame(w) for w in page.words]
+    if n == 0:
+        page.lines = []
+        return
+    o = np.array([w.orientation for w in page.words])
+    t = np.radians(o)
+    d, nv = np.stack([np.cos(t), np.sin(t)], 1), np.stack([-np.sin(t), np.cos(t)], 1)
+    q = np.stack([w.quad for w in page.words]).astype(np.float64)          # (n, 4, 2)
+    u, v = np.einsum("kjc,kc->kj", q, d), np.einsum("kjc,kc->kj", q, nv)
+    e = np.stack([u.min(1), u.max(1), v.min(1), v.max(1)], 1)               # (n, 4) u0, u1, v0, v1
+    h = e[:, 3] - e[:, 2]
+    overlap = np.minimum(e[:, None, 3], e[None, :, 3]) - np.maximum(e[:, None, 2], e[None, :, 2])
+    gap = np.maximum(e[:, None, 0], e[None, :, 0]) - np.minimum(e[:, None, 1], e[None, :, 1])
+    join = ((o[:, None] == o[None, :]) & (overlap >= cfg.line_overlap * np.minimum(h[:, None], h[None, :]))
+            & (gap <= cfg.line_gap * np.maximum(h[:, None], h[None, :])))
     sets = DisjointSets(n)
-
-    if n > 1:
-        e = np.asarray(ext)                                   # (n, 4) u0, u1, v0, v1
-        o = np.asarray([w.orientation for w in page.words])
-        h = e[:, 3] - e[:, 2]
-        overlap = np.minimum(e[:, None, 3], e[None, :, 3]) - np.maximum(e[:, None, 2], e[None, :, 2])
-        gap = np.maximum(e[:, None, 0], e[None, :, 0]) - np.minimum(e[:, None, 1], e[None, :, 1])
-        join = ((o[:, None] == o[None, :]) & (overlap >= cfg.line_overlap * np.minimum(h[:, None], h[None, :]))
-                & (gap <= cfg.line_gap * np.maximum(h[:, None], h[None, :])))
-        for a, b in zip(*np.nonzero(np.triu(join, 1))):
-            sets.union(int(a), int(b))
-    groups: dict[int, list[int]] = {}
-    for a in range(n):
-        groups.setdefault(sets.find(a), []).append(a)
-    # reading order: lines by their position across the reading direction, words along it
-    lines = sorted(groups.values(), key=lambda g: (min(ext[i][2] for i in g), min(ext[i][0] for i in g)))
-    words, out_lines = [], []
-    for li, g in enumerate(lines):
-        g = sorted(g, key=lambda i: ext[i][0])
-        ids = []
-        for i in g:
-            w = page.words[i]
-            w.line_id = li
-            ids.append(len(words))
-            words.append(w)
-        centres = np.concatenate([np.stack([c.quad for c in words[k].chars]).mean(axis=1) if words[k].chars
-                                  else words[k].quad.mean(axis=0, keepdims=True) for k in ids])
-        angle = _word_angle(centres, words[ids[0]].orientation, float(np.median([ext[i][3] - ext[i][2] for i in g])))
-        corners = np.concatenate([words[k].quad for k in ids])
-        out_lines.append(Line(quad=rotated_rect(corners, angle), word_ids=ids))
-    page.words, page.lines = words, out_lines
+    for a, b in zip(*np.nonzero(np.triu(join, 1))):
+        sets.union(int(a), int(b))
+    root = np.array([sets.find(a) for a in range(n)])
+    # reading order: lines by their position across the reading direction (then along it), words along it
+    _, line_of = np.unique(root, return_inverse=True)
+    first_v = np.full(line_of.max() + 1, np.inf)
+    first_u = first_v.copy()
+    np.minimum.at(first_v, line_of, e[:, 2])
+    np.minimum.at(first_u, line_of, e[:, 0])
+    rank = np.empty_like(first_v, dtype=np.int64)
+    rank[np.lexsort((first_u, first_v))] = np.arange(len(first_v))
+    line_of = rank[line_of]
+    order = np.lexsort((e[:, 0], line_of))
+    words = [page.words[i] for i in order]
+    line_of = line_of[order]
+    for w, li in zip(words, line_of):
+        w.line_id = int(li)
+    # each line's direction from its characters' centres (a word's centre when it has none)
+    counts = np.array([max(1, len(w.chars)) for w in words])
+    pts = np.stack([c.quad if w.chars else w.quad for w in words for c in (w.chars or [w])]).astype(np.float64)
+    centres = pts.mean(axis=1)
+    keys = np.repeat(line_of, counts)
+    starts, sizes = _runs(line_of)
+    angle = _group_angles(centres, keys, o[order][starts], _group_median(h[order], line_of))
+    quads = _group_rects(q[order], line_of, angle)
+    page.words = words
+    page.lines = [Line(quad=quads[k], word_ids=list(range(s0, s0 + m))) for k, (s0, m) in enumerate(zip(starts, sizes))]
