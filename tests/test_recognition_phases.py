@@ -154,3 +154,24 @@ def test_low_resolution_share_reaches_the_fresh_crops(charset, monkeypatch):
     assert calls == [] and plain["images"].shape[2] == 32
     scanned = next(iter(make_batches(RecognizerTrainConfig(batch_size=6, seed=3, bf16=False, lowres_p=1.0), charset)))
     assert len(calls) >= 6 and scanned["images"].shape[2] == 32      # every crop drawn went through a scan
+
+
+def test_page_share_draws_labelled_words_and_lines_cut_from_rendered_pages(charset):
+    from models.recognition.eval_sets import page_crop_source
+    from models.recognition.sources import mixed_source
+    from models.recognition.training import make_batches
+    from models.synth.charset import script_of
+
+    with pytest.raises(ValueError, match="page_p"):
+        RecognizerTrainConfig(page_p=2.0)
+    rng = np.random.default_rng(0)
+    lines = [page_crop_source("train", pad=(0.04, 0.2), lines=1.0)(rng) for _ in range(10)]
+    words = [page_crop_source("train", lines=0.0)(rng) for _ in range(10)]
+    assert all(" " in t and len(t) <= 48 and s == script_of(t) and img.shape[0] == 32 for img, t, s in lines)
+    assert all(" " not in t and img.shape[0] == 32 and img.shape[1] >= 4 for img, t, _ in words)
+    # the mix: p_b = 0 never draws from b, 1 always does
+    a, b = (lambda r: (None, "a", "latin")), (lambda r: (None, "b", "latin"))
+    assert {mixed_source(a, b, 0.0)(rng)[1] for _ in range(20)} == {"a"}
+    assert {mixed_source(a, b, 1.0)(rng)[1] for _ in range(20)} == {"b"}
+    batch = next(iter(make_batches(RecognizerTrainConfig(batch_size=6, seed=3, bf16=False, page_p=1.0), charset)))
+    assert batch["images"].shape[0] == 6 and batch["images"].shape[2] == 32

@@ -262,9 +262,8 @@ def make_words(parts: list[np.ndarray], orientations: np.ndarray, boxes: np.ndar
     b, c = boxes[idx], centres[idx]
     sizes = np.where(orientations[wid] % 180 != 0, b[:, 2] - b[:, 0], b[:, 3] - b[:, 1])
     angle = _group_angles(c, wid, orientations, _group_median(sizes, wid))
-    t = np.radians(angle)
-    d, n = np.stack([np.cos(t), np.sin(t)], 1), np.stack([-np.sin(t), np.cos(t)], 1)
-    order = np.lexsort(((c * d[wid]).sum(1), wid))              # by word, then along its reading direction
+    t = np.radians(angle)[wid]
+    order = np.lexsort((c[:, 0] * np.cos(t) + c[:, 1] * np.sin(t), wid))              # by word, then along its reading direction
     idx, b = idx[order], b[order]
     q = b[:, [[0, 1], [2, 1], [2, 3], [0, 3]]]                 # TL, TR, BR, BL of upright text
     shift = (np.rint(angle / 90.0).astype(int) % 4)[wid]       # rolled to the reading direction's TL

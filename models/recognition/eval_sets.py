@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from models.recognition.sources import CropPool, Source, synth_available, word_source
@@ -64,21 +65,38 @@ def concat(pools: list[CropPool]) -> CropPool:
                     [s for p in pools for s in p.scripts])
 
 
-def page_crop_source(split: str = "train", pad: float = 0.05) -> Source:
-    """Word crops cut (models.synth.crops.crops_from_page, i.e. models.geometry.crop_quad along the GT
-    quads) from whole rendered synthetic pages (rotated, warped, degraded as pages are), for
-    semi-supervision: FixMatch ignores their text. Pages are rendered on demand and their crops buffered."""
-    from models.synth.crops import crops_from_page
+def page_crop_source(split: str = "train", pad: float | tuple[float, float] = 0.05, lines: float = 0.0,
+                     max_chars: int = 48, height: int = 32) -> Source:
+    """Crops cut along the GT quads of whole rendered synthetic pages (rotated, warped, degraded as pages
+    are; models.geometry.crop_quad, as the pipeline cuts detector boxes): words, and with probability
+    `lines` a text line (at most `max_chars` characters) instead. `pad`: the crop's margin in heights, or a
+    (lo, hi) range drawn per page. Their text is the GT: labelled training data, or ignored by FixMatch.
+    Pages are rendered on demand and their crops buffered and shuffled."""
+    from models.synth.charset import script_of
+    from models.synth.crops import crops_from_page, rectify_quad
     from models.synth.fonts import load_fonts
     from models.synth.pages import render_page
-    fonts, buffer = load_fonts(split), []
+    fonts, words, line_crops = load_fonts(split), [], []
+
+    def fill(rng):
+        image, page = render_page(rng, fonts=fonts)
+        p = float(rng.uniform(*pad)) if isinstance(pad, tuple) else pad
+        words.extend(c for c in crops_from_page(image, page, height=height, pad=p) if c.image.shape[1] >= 4)
+        if lines:
+            gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+            for ln in page.lines:
+                text = " ".join(ln.text.split())
+                if text and len(text) <= max_chars and len(ln.word_ids) > 1:
+                    line_crops.append((rectify_quad(gray, ln.quad, height, p), text, script_of(text)))
+        for buf in (words, line_crops):
+            buf[:] = [buf[i] for i in rng.permutation(len(buf))]
 
     def source(rng):
-        while not buffer:
-            image, page = render_page(rng, fonts=fonts)
-            buffer.extend(c for c in crops_from_page(image, page, pad=pad) if c.image.shape[1] >= 4)
-            order = rng.permutation(len(buffer))
-            buffer[:] = [buffer[i] for i in order]
-        c = buffer.pop()
+        want_line = lines and rng.random() < lines
+        while not (line_crops if want_line else words):
+            fill(rng)
+        if want_line:
+            return line_crops.pop()
+        c = words.pop()
         return c.image, c.text, c.script
     return source

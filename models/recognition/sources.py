@@ -79,6 +79,11 @@ def word_source(split: str = "train", degrade: bool = True, height: int = 32, li
     return source
 
 
+def mixed_source(a: Source, b: Source, p_b: float) -> Source:
+    """Draw from `b` with probability p_b, else from `a`."""
+    return lambda rng: b(rng) if rng.random() < p_b else a(rng)
+
+
 @dataclass
 class CropPool:
     """A fixed set of crops stored compactly: all crops side by side in one (H, sum w) uint8 strip."""

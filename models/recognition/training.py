@@ -21,7 +21,8 @@ from models.recognition.charset import Charset
 from models.recognition.data import WORD_CROP_PAD, CropSpec
 from models.recognition.model import ColumnViTSTR, ColumnViTSTRConfig
 from models.recognition.phases import FixMatch, SeqCLR, SeqCLRModel, SupervisedCTC
-from models.recognition.sources import CropPool, Source, labelled_batches, merged, unlabelled_batches, word_source
+from models.recognition.sources import (CropPool, Source, labelled_batches, merged, mixed_source,
+                                       unlabelled_batches, word_source)
 
 PHASES = ("supervised", "seqclr", "fixmatch")
 
@@ -52,6 +53,8 @@ class RecognizerTrainConfig:
     lowres_p: float = 0.0            # share of fresh crops scanned at low resolution (10-18 px high, often
                                      # bitonal: models.synth.crops.lowres_scan)
     loose_p: float = 0.0             # share of fresh crops with loose boxes (models.synth.crops.LOOSE_MARGINS)
+    page_p: float = 0.0              # share of labelled crops cut from whole rendered pages (eval_sets.
+                                     # page_crop_source: words, and a third of them text lines) instead
     bf16: bool = True                # bf16 autocast for forward passes (CPU with native bf16)
     seed: int = 0
     log_every: int = 25
@@ -62,7 +65,7 @@ class RecognizerTrainConfig:
             raise ValueError(f"phase must be one of {PHASES}, got {self.phase!r}")
         if not 0 < self.label_fraction <= 1:
             raise ValueError("label_fraction must be in (0, 1]")
-        for name in ("lowres_p", "loose_p"):
+        for name in ("lowres_p", "loose_p", "page_p"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
 
@@ -112,6 +115,10 @@ def make_batches(cfg: RecognizerTrainConfig, charset: Charset, pool: CropPool | 
         lab_src = unl_src = script_source("train", cfg.pool_script, cfg.engine)
     else:
         lab_src = unl_src = word_source("train", engine=cfg.engine, lowres_p=cfg.lowres_p, loose_p=cfg.loose_p)
+        if cfg.page_p:
+            from models.recognition.eval_sets import page_crop_source
+            lab_src = mixed_source(lab_src, page_crop_source("train", pad=(0.04, 0.2), lines=1 / 3,
+                                                             height=cfg.height), cfg.page_p)
     unl_src = unlabelled or unl_src
     if cfg.phase == "supervised":
         return labelled_batches(lab_src, charset, spec, cfg.batch_size, seed)
