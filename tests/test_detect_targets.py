@@ -210,3 +210,17 @@ def test_transform_page_maps_every_quad_and_keeps_the_rest():
         assert ln.word_ids == src.word_ids
     np.testing.assert_array_equal(page.words[0].quad, before[0])           # the input page is not touched
     assert transform_page(Page(width=10, height=10), 2.0).words == []
+
+
+def test_group_lines_in_small_blocks_gives_the_same_lines(monkeypatch):
+    import models.detection.decode as decode
+
+    image, page = render_toy_page(np.random.default_rng(8), 256, 256, 0)
+    h, w = image.shape[:2]
+    whole = decode_maps(perfect_logits(encode(page, (h, w))), STRIDE, (w, h))
+    monkeypatch.setattr(decode, "LINE_BLOCK", 3)
+    blocks = decode_maps(perfect_logits(encode(page, (h, w))), STRIDE, (w, h))
+    assert len(whole.lines) > 1 and len(whole.words) > 3
+    assert [ln.word_ids for ln in blocks.lines] == [ln.word_ids for ln in whole.lines]
+    for a, b in zip(blocks.words, whole.words):
+        np.testing.assert_array_equal(a.quad, b.quad)

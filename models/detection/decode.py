@@ -28,6 +28,7 @@ from models.unionfind import DisjointSets
 
 MIN_SPAN = 4.0      # a word's skew is estimated only over at least this many character heights
 MAX_SKEW = 15.0     # degrees
+LINE_BLOCK = 512    # group_lines compares this many words with all others at a time
 
 
 @dataclass(frozen=True)
@@ -290,13 +291,15 @@ def group_lines(page: Page, cfg: DecodeConfig = DecodeConfig()) -> None:
     u, v = np.einsum("kjc,kc->kj", q, d), np.einsum("kjc,kc->kj", q, nv)
     e = np.stack([u.min(1), u.max(1), v.min(1), v.max(1)], 1)               # (n, 4) u0, u1, v0, v1
     h = e[:, 3] - e[:, 2]
-    overlap = np.minimum(e[:, None, 3], e[None, :, 3]) - np.maximum(e[:, None, 2], e[None, :, 2])
-    gap = np.maximum(e[:, None, 0], e[None, :, 0]) - np.minimum(e[:, None, 1], e[None, :, 1])
-    join = ((o[:, None] == o[None, :]) & (overlap >= cfg.line_overlap * np.minimum(h[:, None], h[None, :]))
-            & (gap <= cfg.line_gap * np.maximum(h[:, None], h[None, :])))
     sets = DisjointSets(n)
-    for a, b in zip(*np.nonzero(np.triu(join, 1))):
-        sets.union(int(a), int(b))
+    for r0 in range(0, n, LINE_BLOCK):         # word pairs in blocks of rows: memory stays O(n * LINE_BLOCK)
+        r = slice(r0, r0 + LINE_BLOCK)
+        overlap = np.minimum(e[r, None, 3], e[None, :, 3]) - np.maximum(e[r, None, 2], e[None, :, 2])
+        gap = np.maximum(e[r, None, 0], e[None, :, 0]) - np.minimum(e[r, None, 1], e[None, :, 1])
+        join = ((o[r, None] == o[None, :]) & (overlap >= cfg.line_overlap * np.minimum(h[r, None], h[None, :]))
+                & (gap <= cfg.line_gap * np.maximum(h[r, None], h[None, :])))
+        for a, b in zip(*np.nonzero(np.triu(join, 1 + r0))):
+            sets.union(r0 + int(a), int(b))
     root = np.array([sets.find(a) for a in range(n)])
     # reading order: lines by their position across the reading direction (then along it), words along it
     _, line_of = np.unique(root, return_inverse=True)
