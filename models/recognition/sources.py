@@ -54,15 +54,15 @@ def word_source(split: str = "train", degrade: bool = True, height: int = 32, li
         fonts = load_fonts(split)
 
         def source(rng):
-            if rng.random() < line_fraction:
-                c = render_text_line_crop(rng, height=height, fonts=fonts, degrade=degrade, words=(2, 5),
-                                          lowres_p=lowres_p, loose_p=loose_p)
-                return c.image, c.text, c.script
-            script = synth_script(rng)
-            text = sample_text(Content(rng), script)
-            if script == "latin":
-                text = _case_variant(text, rng)
             try:
+                if rng.random() < line_fraction:
+                    c = render_text_line_crop(rng, height=height, fonts=fonts, degrade=degrade, words=(2, 5),
+                                              lowres_p=lowres_p, loose_p=loose_p)
+                    return c.image, c.text, c.script
+                script = synth_script(rng)
+                text = sample_text(Content(rng), script)
+                if script == "latin":
+                    text = _case_variant(text, rng)
                 c = render_word_crop(rng, text=text, height=height, fonts=fonts, degrade=degrade, lowres_p=lowres_p,
                                      loose_p=loose_p)
             except ValueError:         # no font of the split covers this text: draw another

@@ -63,10 +63,12 @@ def _sample_text(content: Content, script: str) -> str:
         return w if script_of(w) == "hangul" else content.syllables(1, 3)
     if script == "latin":
         r = rng.random()
-        if r < 0.7:
+        if r < 0.64:
             w = content.en_word()
+        elif r < 0.74:
+            w = content.en_word() + content.choice((".", ",", ":", ";", ")", "'s", "-", "!", "?", "’s"))
         elif r < 0.8:
-            w = content.en_word() + content.choice((".", ",", ":", ";", ")", "'s", "-"))
+            w = symbol_word(content)
         elif r < 0.88:
             w = content.en.email() if rng.random() < 0.5 else content.en.domain_name()
         else:
@@ -90,8 +92,26 @@ def _sample_text(content: Content, script: str) -> str:
         return w if script_of(w) == "digits" else content.digits(int(rng.integers(1, 8)))
     if script == "other":
         n = int(rng.integers(1, 4))
-        return "".join(content.choice(DOC_SYMBOLS + ("-", "(", ")", "·", "※", "*", "/")) for _ in range(n))
+        pool = RARE_SYMBOLS if rng.random() < 0.3 else DOC_SYMBOLS + ("-", "(", ")", "·", "※", "*", "/", "&", "!", "?")
+        return "".join(content.choice(pool) for _ in range(n))
     raise ValueError(f"script must be one of {SCRIPTS}, got {script!r}")
+
+
+# symbols of the charset that words and document symbols above never draw (before: '&' was never seen in
+# training, and receipts' "A&W" read "A8W")
+RARE_SYMBOLS: tuple[str, ...] = tuple('!"&+<=>?\\^_`{|}') + tuple("○●□■☐☑◎△▲▶★°×€£¥÷±→←↑↓◆◇☆♥√「」『』【】〈〉《》“”‘’…§¶©®™µº")
+
+
+def symbol_word(content: Content) -> str:
+    """A Latin token with the symbols documents put inside or around words: R&D, "quoted", (note), +1, a=b."""
+    a, b = content.en_word(), content.en_word()
+    return content.choice((
+        lambda: a[:1].upper() + "&" + b[:1].upper(), lambda: a.upper() + "&" + b.upper(), lambda: a + "&" + b,
+        lambda: '"' + a + '"', lambda: "“" + a + "”", lambda: "‘" + a + "’", lambda: "(" + a + ")",
+        lambda: "[" + a + "]", lambda: "<" + a + ">", lambda: a + "!", lambda: a + "?", lambda: a + "_" + b,
+        lambda: a + "=" + content.digits(2), lambda: "+" + content.digits(2) + a, lambda: a + "/" + b,
+        lambda: a + "|" + b, lambda: a + "™", lambda: a + "®", lambda: "©" + a, lambda: "#" + a,
+    ))()
 
 
 def _pick_script(rng: np.random.Generator) -> str:
@@ -170,11 +190,14 @@ def _crop(rng, *, script, height, fonts, degrade_, text, n_words, lowres_p=0.0, 
         script = script or _pick_script(rng)
         if script not in SCRIPTS:
             raise ValueError(f"script must be one of {SCRIPTS}, got {script!r}")
-        parts = [sample_text(content, script)]
-        for _ in range(n_words - 1):   # lines mix in other scripts now and then
-            s = script if rng.random() < 0.75 else _pick_script(rng)
-            parts.append(sample_text(content, s))
-        text = " ".join(parts)
+        for _ in range(20):             # sampled text that no face covers (rare symbols): sample again
+            parts = [sample_text(content, script)]
+            for _ in range(n_words - 1):   # lines mix in other scripts now and then
+                s = script if rng.random() < 0.75 else _pick_script(rng)
+                parts.append(sample_text(content, s))
+            text = " ".join(" ".join(parts).split())
+            if fonts.for_text(text):
+                break
     text = " ".join(text.split())
     if not text:
         raise ValueError("text is empty")
