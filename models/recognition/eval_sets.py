@@ -66,12 +66,13 @@ def concat(pools: list[CropPool]) -> CropPool:
 
 
 def page_crop_source(split: str = "train", pad: float | tuple[float, float] = 0.05, lines: float = 0.0,
-                     max_chars: int = 48, height: int = 32) -> Source:
+                     max_chars: int = 48, height: int = 32, max_buffer: int = 2000) -> Source:
     """Crops cut along the GT quads of whole rendered synthetic pages (rotated, warped, degraded as pages
     are; models.geometry.crop_quad, as the pipeline cuts detector boxes): words, and with probability
     `lines` a text line (at most `max_chars` characters) instead. `pad`: the crop's margin in heights, or a
     (lo, hi) range drawn per page. Their text is the GT: labelled training data, or ignored by FixMatch.
-    Pages are rendered on demand and their crops buffered and shuffled."""
+    Pages are rendered on demand and their crops buffered and shuffled (at most `max_buffer` of each kind:
+    lines run out first, and the words of every page rendered for them would pile up)."""
     from models.synth.charset import script_of
     from models.synth.crops import crops_from_page, rectify_quad
     from models.synth.fonts import load_fonts
@@ -88,8 +89,8 @@ def page_crop_source(split: str = "train", pad: float | tuple[float, float] = 0.
                 text = " ".join(ln.text.split())
                 if text and len(text) <= max_chars and len(ln.word_ids) > 1:
                     line_crops.append((rectify_quad(gray, ln.quad, height, p), text, script_of(text)))
-        for buf in (words, line_crops):
-            buf[:] = [buf[i] for i in rng.permutation(len(buf))]
+        for buf in (words, line_crops):       # shuffled, and bounded: a page gives far more words than lines
+            buf[:] = [buf[i] for i in rng.permutation(len(buf))][:max_buffer]
 
     def source(rng):
         want_line = lines and rng.random() < lines

@@ -66,7 +66,9 @@ class FontInfo:
         return all(c in self.chars for c in HANGUL_KSX1001)
 
 
-@functools.lru_cache(maxsize=4096)
+# a CJK face costs ~3 MB once it has drawn (loading one: ~1 ms); page sizes vary freely, and 4,096 cached
+# faces grew a long training run with page crops to 9 GB
+@functools.lru_cache(maxsize=256)
 def _pil_font(path: str, index: int, size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(path, size, index=index, layout_engine=ImageFont.Layout.BASIC)
 
