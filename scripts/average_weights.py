@@ -34,8 +34,10 @@ def load_b(path: Path, name: str) -> tuple[dict, dict]:
     return ck["model"], {"checkpoint": str(path), "step": ck.get("step"), "engine": ck.get("config")}
 
 
-def average(a: dict, b: dict, alpha: float) -> dict:
-    """(1 - alpha) * a + alpha * b for floating tensors (others from a); the same keys and shapes."""
+def average(a: dict, b: dict, alpha: float, from_b: tuple[str, ...] = ()) -> dict:
+    """(1 - alpha) * a + alpha * b for floating tensors (others from a); the same keys and shapes. Tensors
+    whose names start with one of `from_b` are B's as they are (e.g. the output layer, where only the
+    fine-tune has learned classes the start never saw)."""
     if a.keys() != b.keys():
         raise ValueError(f"the two states differ in keys: {sorted(set(a) ^ set(b))[:5]}")
     out = {}
@@ -43,7 +45,10 @@ def average(a: dict, b: dict, alpha: float) -> dict:
         vb = b[k]
         if va.shape != vb.shape:
             raise ValueError(f"{k}: shapes differ, {tuple(va.shape)} vs {tuple(vb.shape)}")
-        out[k] = ((1 - alpha) * va.float() + alpha * vb.float()).to(va.dtype) if va.is_floating_point() else va
+        if k.startswith(from_b) and from_b:
+            out[k] = vb
+        else:
+            out[k] = ((1 - alpha) * va.float() + alpha * vb.float()).to(va.dtype) if va.is_floating_point() else va
     return out
 
 
@@ -53,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("b", type=Path, help="weights folder or engine checkpoint of the fine-tune")
     ap.add_argument("--name", default="recognizer")
     ap.add_argument("--alpha", type=float, default=0.5, help="weight of B")
+    ap.add_argument("--from-b", nargs="*", default=[], metavar="PREFIX",
+                    help="tensors whose names start with PREFIX are taken from B, not averaged (e.g. head.)")
     ap.add_argument("--out", type=Path, required=True, help="weights folder to write <name>.pt/.json into")
     ap.add_argument("--recipe", default="{}", help="JSON: how B was trained (kept in the soup entry)")
     ap.add_argument("--mlflow", action="store_true", help="log the result as an MLflow run")
@@ -61,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--alpha must be in [0, 1]")
     state_a, cfg = load_weights(args.name, args.a)
     state_b, prov_b = load_b(args.b, args.name)
-    state = average(state_a, state_b, args.alpha)
+    state = average(state_a, state_b, args.alpha, tuple(args.from_b))
     version_a = str(cfg.get("sha256", ""))[:12]
     model_keys = ("architecture", "input", "charset", "decoder")       # what the predictor reads: A's
     history = {k: v for k, v in cfg.items() if k not in model_keys + ("sha256", "size_bytes")}

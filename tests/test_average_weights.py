@@ -20,6 +20,10 @@ def test_average_mixes_floats_and_keeps_the_rest():
     out = avg.average(a, b, 0.25)
     torch.testing.assert_close(out["w"], torch.full((2, 2), 0.25))
     assert int(out["n"]) == 3
+    kept = avg.average({"w": torch.zeros(2), "head.b": torch.zeros(2)}, {"w": torch.ones(2), "head.b": torch.ones(2)},
+                       0.5, ("head.",))
+    torch.testing.assert_close(kept["head.b"], torch.ones(2))
+    torch.testing.assert_close(kept["w"], torch.full((2,), 0.5))
     with pytest.raises(ValueError, match="keys"):
         avg.average(a, {"w": torch.ones(2, 2)}, 0.5)
     with pytest.raises(ValueError, match="shapes"):
