@@ -108,13 +108,13 @@ def run_recognizer(args) -> None:
     shipped = RecognitionPredictor.from_weights("recognizer", precision="fp32")
     model, charset = shipped.model.cpu().train(), shipped.charset
     cfg = RecognizerTrainConfig(batch_size=args.rec_batch, height=model.cfg.height, patch_width=model.cfg.patch_width,
-                                engine="synth", lowres_p=args.lowres_p, loose_p=args.loose_p, bf16=True,
-                                seed=args.seed)     # the supervised stream of `lakeocr train recognizer`
+                                engine="synth", lowres_p=args.lowres_p, loose_p=args.loose_p, page_p=args.page_p,
+                                bf16=True, seed=args.seed)     # the supervised stream of `lakeocr train recognizer`
     stream = SeededStream(lambda s: make_batches(cfg, charset, stream_seed=s), args.seed)
     batches = worker_batches(stream, args.rec_workers, args.device, prefetch=4)
     config = {"init": shipped.version, "batch_size": args.rec_batch, "lr": args.rec_lr, "minutes": args.minutes,
               "workers": args.rec_workers, "seed": args.seed, "lowres_p": args.lowres_p, "loose_p": args.loose_p,
-              "source": "synth train words + 15% lines", "bf16": True, "ema": 0.999}
+              "page_p": args.page_p, "source": "synth train words + 15% lines", "bf16": True, "ema": 0.999}
     step = make_step(cfg, charset, torch.device(args.device).type)
     train_for(model, batches, step, minutes=args.minutes, lr=args.rec_lr, warmup=200, device=args.device,
               out=args.out, name="rec", config=config, log_every=100)
@@ -137,6 +137,8 @@ def main(argv=None) -> int:
     p.add_argument("--rec-lr", type=float, default=5e-4)
     p.add_argument("--lowres-p", type=float, default=0.2)
     p.add_argument("--loose-p", type=float, default=0.3)
+    p.add_argument("--page-p", type=float, default=0.0,
+                   help="share of crops cut from whole rendered pages (0.3 in the shipped recognizer's fine-tune)")
     args, rest = p.parse_known_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     if args.only:
