@@ -206,13 +206,22 @@ def split_component(idx: np.ndarray, boxes: np.ndarray, centres: np.ndarray, ori
     return out
 
 
+def _axes(angle: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(k, 2) unit vectors along (d) and across (n, 'down') reading directions given in degrees."""
+    t = np.radians(angle)
+    return np.stack([np.cos(t), np.sin(t)], 1), np.stack([-np.sin(t), np.cos(t)], 1)
+
+
+def _project(points: np.ndarray, d: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(k, m, 2) point sets, each on its own axes (k, 2) -> their (k, m) coordinates along d and across n."""
+    return np.einsum("kjc,kc->kj", points, d), np.einsum("kjc,kc->kj", points, n)
+
+
 def _group_rects(corners: np.ndarray, keys: np.ndarray, angle: np.ndarray) -> np.ndarray:
     """rotated_rect per run of `keys` (sorted) over (k, m, 2) point sets, all groups at once: (G, 4, 2)."""
     starts, counts = _runs(keys)
-    t = np.radians(angle)
-    d, n = np.stack([np.cos(t), np.sin(t)], 1), np.stack([-np.sin(t), np.cos(t)], 1)
-    dk, nk = np.repeat(d, counts, axis=0), np.repeat(n, counts, axis=0)
-    u, v = np.einsum("kjc,kc->kj", corners, dk), np.einsum("kjc,kc->kj", corners, nk)
+    d, n = _axes(angle)
+    u, v = _project(corners, np.repeat(d, counts, axis=0), np.repeat(n, counts, axis=0))
     u0, u1 = np.minimum.reduceat(u.min(1), starts)[:, None], np.maximum.reduceat(u.max(1), starts)[:, None]
     v0, v1 = np.minimum.reduceat(v.min(1), starts)[:, None], np.maximum.reduceat(v.max(1), starts)[:, None]
     return np.stack([u0 * d + v0 * n, u1 * d + v0 * n, u1 * d + v1 * n, u0 * d + v1 * n], 1).astype(np.float32)
@@ -264,7 +273,7 @@ def make_words(parts: list[np.ndarray], orientations: np.ndarray, boxes: np.ndar
     sizes = np.where(orientations[wid] % 180 != 0, b[:, 2] - b[:, 0], b[:, 3] - b[:, 1])
     angle = _group_angles(c, wid, orientations, _group_median(sizes, wid))
     t = np.radians(angle)[wid]
-    order = np.lexsort((c[:, 0] * np.cos(t) + c[:, 1] * np.sin(t), wid))              # by word, then along its reading direction
+    order = np.lexsort((c[:, 0] * np.cos(t) + c[:, 1] * np.sin(t), wid))   # by word, then along its direction
     idx, b = idx[order], b[order]
     q = b[:, [[0, 1], [2, 1], [2, 3], [0, 3]]]                 # TL, TR, BR, BL of upright text
     shift = (np.rint(angle / 90.0).astype(int) % 4)[wid]       # rolled to the reading direction's TL
@@ -285,10 +294,8 @@ def group_lines(page: Page, cfg: DecodeConfig = DecodeConfig()) -> None:
         page.lines = []
         return
     o = np.array([w.orientation for w in page.words])
-    t = np.radians(o)
-    d, nv = np.stack([np.cos(t), np.sin(t)], 1), np.stack([-np.sin(t), np.cos(t)], 1)
     q = np.stack([w.quad for w in page.words]).astype(np.float64)          # (n, 4, 2)
-    u, v = np.einsum("kjc,kc->kj", q, d), np.einsum("kjc,kc->kj", q, nv)
+    u, v = _project(q, *_axes(o))
     e = np.stack([u.min(1), u.max(1), v.min(1), v.max(1)], 1)               # (n, 4) u0, u1, v0, v1
     h = e[:, 3] - e[:, 2]
     sets = DisjointSets(n)

@@ -73,22 +73,19 @@ def page_crop_source(split: str = "train", pad: float | tuple[float, float] = 0.
     (lo, hi) range drawn per page. Their text is the GT: labelled training data, or ignored by FixMatch.
     Pages are rendered on demand and their crops buffered and shuffled (at most `max_buffer` of each kind:
     lines run out first, and the words of every page rendered for them would pile up)."""
-    from models.synth.charset import script_of
-    from models.synth.crops import crops_from_page, rectify_quad
+    from models.synth.crops import crops_from_page
     from models.synth.fonts import load_fonts
     from models.synth.pages import render_page
     fonts, words, line_crops = load_fonts(split), [], []
 
     def fill(rng):
         image, page = render_page(rng, fonts=fonts)
+        gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)   # once for both cuts
         p = float(rng.uniform(*pad)) if isinstance(pad, tuple) else pad
-        words.extend(c for c in crops_from_page(image, page, height=height, pad=p) if c.image.shape[1] >= 4)
+        words.extend(c for c in crops_from_page(gray, page, height=height, pad=p) if c.image.shape[1] >= 4)
         if lines:
-            gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
-            for ln in page.lines:
-                text = " ".join(ln.text.split())
-                if text and len(text) <= max_chars and len(ln.word_ids) > 1:
-                    line_crops.append((rectify_quad(gray, ln.quad, height, p), text, script_of(text)))
+            line_crops.extend(c for c in crops_from_page(gray, page, height=height, pad=p, lines=True)
+                              if len(c.text) <= max_chars)
         for buf in (words, line_crops):       # shuffled, and bounded: a page gives far more words than lines
             buf[:] = [buf[i] for i in rng.permutation(len(buf))][:max_buffer]
 
@@ -96,8 +93,6 @@ def page_crop_source(split: str = "train", pad: float | tuple[float, float] = 0.
         want_line = lines and rng.random() < lines
         while not (line_crops if want_line else words):
             fill(rng)
-        if want_line:
-            return line_crops.pop()
-        c = words.pop()
+        c = (line_crops if want_line else words).pop()
         return c.image, c.text, c.script
     return source

@@ -195,7 +195,7 @@ def _crop(rng, *, script, height, fonts, degrade_, text, n_words, lowres_p=0.0, 
             for _ in range(n_words - 1):   # lines mix in other scripts now and then
                 s = script if rng.random() < 0.75 else _pick_script(rng)
                 parts.append(sample_text(content, s))
-            text = " ".join(" ".join(parts).split())
+            text = " ".join(parts)
             if fonts.for_text(text):
                 break
     text = " ".join(text.split())
@@ -224,15 +224,17 @@ def rectify_quad(image: np.ndarray, quad, height: int, pad: float = 0.0) -> np.n
 
 
 def crops_from_page(image: np.ndarray, page, *, height: int = 32, pad: float = 0.12,
-                    min_height_px: float = 6.0) -> list[WordCrop]:
-    """Word crops cut from a rendered page along its GT quads (text-relative TL first, so rotated pages give
-    upright crops); grayscale like the fast path. Words smaller than `min_height_px` are skipped."""
+                    min_height_px: float = 6.0, lines: bool = False) -> list[WordCrop]:
+    """Word crops (or, with `lines`, text-line crops of lines of more than one word) cut from a rendered page
+    along its GT quads (text-relative TL first, so rotated pages give upright crops); grayscale like the
+    fast path. Quads lower than `min_height_px` are skipped."""
     gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
     out = []
-    for w in page.words:
-        q = np.asarray(w.quad, np.float64)
-        if np.hypot(*(q[3] - q[0])) < min_height_px or not w.text:
+    for item in page.lines if lines else page.words:
+        q = np.asarray(item.quad, np.float64)
+        text = " ".join(item.text.split())
+        if np.hypot(*(q[3] - q[0])) < min_height_px or not text or (lines and len(item.word_ids) < 2):
             continue
-        out.append(WordCrop(image=rectify_quad(gray, q, height, pad), text=w.text, script=w.script,
-                            font=str(page.meta.get("font", ""))))
+        out.append(WordCrop(image=rectify_quad(gray, q, height, pad), text=text,
+                            script=script_of(text) if lines else item.script, font=str(page.meta.get("font", ""))))
     return out
