@@ -203,3 +203,37 @@ def test_weights_round_trip_and_version(tmp_path, charset):
     crops = [np.full((32, 50), 255, np.uint8)]
     direct = RecognitionPredictor(model, charset, precision="fp32").recognize(crops)
     assert pred.recognize(crops) == direct
+
+
+def _logits_of(charset, frames):
+    """(1, T, C) logits from per-frame {class: probability} dicts (the rest of the mass on nothing)."""
+    logits = torch.full((1, len(frames), charset.num_classes), -30.0)
+    for t, probs in enumerate(frames):
+        for k, p in probs.items():
+            logits[0, t, k] = float(np.log(p))
+    return logits
+
+
+def test_space_rescue_puts_a_space_in_a_gap_that_leans_to_one(charset):
+    a, b = charset.encode("ab")
+    sp = charset.encode(" ")[0]
+    gap = [{a: 0.9, 0: 0.1}, {0: 0.7, sp: 0.2}, {0: 0.55, sp: 0.45}, {0: 0.8, sp: 0.2}, {b: 0.9, 0: 0.1}]
+    logits, n = _logits_of(charset, gap), torch.tensor([len(gap)])
+    assert ctc_greedy(logits, n, charset)[0][0] == "ab"                      # argmax: the space is lost
+    (text, conf), = ctc_greedy(logits, n, charset, space_threshold=0.3)
+    assert text == "a b"
+    assert conf < ctc_greedy(logits, n, charset)[0][1]                      # a doubtful space lowers it
+    assert ctc_greedy(logits, n, charset, space_threshold=0.5)[0][0] == "ab"   # 0.45 < 0.5: no space
+
+
+def test_space_rescue_never_pads_the_ends_or_doubles_a_space(charset):
+    a, b = charset.encode("ab")
+    sp = charset.encode(" ")[0]
+    lean = {0: 0.6, sp: 0.4}
+    ends = [lean, {a: 0.9, 0: 0.1}, lean, {b: 0.9, 0: 0.1}, lean]                  # leading, inner, trailing
+    assert ctc_greedy(_logits_of(charset, ends), torch.tensor([5]), charset, 0.3)[0][0] == "a b"
+    beside = [{a: 0.9, 0: 0.1}, lean, {sp: 0.9, 0: 0.1}, lean, {b: 0.9, 0: 0.1}]   # a space read already
+    assert ctc_greedy(_logits_of(charset, beside), torch.tensor([5]), charset, 0.3)[0][0] == "a b"
+    # beyond a crop's length nothing counts: the gap at t=2 has no character after it within the length, so "a" alone
+    assert ctc_greedy(_logits_of(charset, ends[:2] + [lean, {b: 0.9, 0: 0.1}]), torch.tensor([3]), charset,
+                      0.3)[0][0] == "a"

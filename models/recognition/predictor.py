@@ -17,7 +17,7 @@ import torch
 from models.precision import autocast, place, resolve_precision
 from models.recognition.charset import Charset
 from models.recognition.data import CropSpec, ink_crop, pad_batch, to_model_input, width_buckets
-from models.recognition.decode import ctc_greedy
+from models.recognition.decode import SPACE_THRESHOLD, ctc_greedy
 from models.recognition.model import ColumnViTSTR, ColumnViTSTRConfig
 from models.weights import WEIGHTS_DIR, load_weights
 
@@ -40,7 +40,7 @@ def model_config_from(config: dict) -> ColumnViTSTRConfig:
 class RecognitionPredictor:
     def __init__(self, model: ColumnViTSTR, charset: Charset, spec: CropSpec | None = None, device: str = "cpu",
                  precision: str = "auto", batch_size: int | None = None, version: str = "unversioned",
-                 crop_pad: float = 0.0):
+                 crop_pad: float = 0.0, space_threshold: float | None = SPACE_THRESHOLD):
         self.device = torch.device(device)
         if batch_size is None:      # crops per forward pass: on one CPU core 32 read 953 crops/s in bf16,
             batch_size = 32 if self.device.type == "cpu" else 256     # 128 only 765 (cache); GPUs want more
@@ -48,6 +48,7 @@ class RecognitionPredictor:
             raise ValueError("batch_size must be >= 1")
         self.precision = resolve_precision(precision, self.device, cpu_fallback="int8")
         self.charset, self.batch_size, self.version = charset, batch_size, version
+        self.space_threshold = space_threshold     # models.recognition.decode.ctc_greedy
         self.crop_pad = float(crop_pad)     # margin around a word quad the model was trained on (Pipeline)
         self.spec = spec or CropSpec(height=model.cfg.height, patch_width=model.cfg.patch_width,
                                      max_width=model.cfg.max_tokens * model.cfg.patch_width)
@@ -75,6 +76,6 @@ class RecognitionPredictor:
             for idx in width_buckets([c.shape[1] for c in norm], self.batch_size):
                 images, widths = pad_batch([norm[i] for i in idx], self.spec.patch_width)
                 logits, lengths = self.model(to_model_input(images, dev), widths.to(dev))
-                for i, res in zip(idx, ctc_greedy(logits, lengths, self.charset)):
+                for i, res in zip(idx, ctc_greedy(logits, lengths, self.charset, self.space_threshold)):
                     out[i] = res
         return out
