@@ -77,7 +77,7 @@ class Pipeline:
             return None
         pad = float(getattr(rec, "crop_pad", 0.0))
 
-        def read(quads: Sequence[np.ndarray]) -> list[tuple[str, float]]:
+        def read(quads: Sequence[np.ndarray], pad: float = pad) -> list[tuple[str, float]]:
             return rec.recognize([crop_quad(image, q, height=self.crop_height, pad=pad) for q in quads]) if quads else []
         return read
 

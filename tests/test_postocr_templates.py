@@ -194,7 +194,7 @@ def test_fields_are_read_again_as_one_crop_per_line():
             inside = _inside(q, page)
             out.append((truth.get(tuple(inside), " ".join(page.words[i].text for i in inside)), 0.9))
         return out
-    matcher = TemplateMatcher({SPEC["id"]: TemplateSpec.from_dict(SPEC)})
+    matcher = TemplateMatcher({SPEC["id"]: TemplateSpec.from_dict(SPEC)}, MatchConfig(reread_pads=()))
     assert matcher(copy.deepcopy(page)).fields["amount"] == "₩12 000"               # word by word
     read = matcher(page, reader=reader)
     assert read.fields == VALUES and calls == [3]            # one crop per field line, one call per page
@@ -208,9 +208,10 @@ def test_a_typed_field_keeps_its_word_reading_when_only_that_one_is_valid_and_ma
     def bad_date(quads):
         return [("2O24. 3. 5." if "2024." in " ".join(page.words[i].text for i in _inside(q, page)) else
                  " ".join(page.words[i].text for i in _inside(q, page)), 0.9) for q in quads]
-    matcher = TemplateMatcher({SPEC["id"]: TemplateSpec.from_dict(SPEC)})
+    matcher = TemplateMatcher({SPEC["id"]: TemplateSpec.from_dict(SPEC)}, MatchConfig(reread_pads=()))
     assert matcher(copy.deepcopy(page), reader=bad_date).fields["date"] == "2024. 3. 5."
-    always = TemplateMatcher({SPEC["id"]: TemplateSpec.from_dict(SPEC)}, MatchConfig(reread="always"))
+    always = TemplateMatcher({SPEC["id"]: TemplateSpec.from_dict(SPEC)}, MatchConfig(reread="always",
+                                                                                  reread_pads=()))
     assert always(copy.deepcopy(page), reader=bad_date).fields["date"] == "2O24. 3. 5."
     masked = copy.deepcopy(page)
     masked.meta["pii_masked_words"] = [i for i, w in enumerate(masked.words) if w.text in ("Jane", "Q.", "Doe")]
@@ -220,6 +221,37 @@ def test_a_typed_field_keeps_its_word_reading_when_only_that_one_is_valid_and_ma
     with pytest.raises(ValueError, match="reread"):
         TemplateMatcher({SPEC["id"]: TemplateSpec.from_dict(SPEC)}, MatchConfig(reread="maybe"))(
             copy.deepcopy(page), reader=bad_date)
+
+
+def test_field_lines_read_with_several_margins_vote():
+    """Each field line is read once per margin; the readings that agree add their confidences up, and a
+    typed field takes a valid value first."""
+    import copy
+    page = Clusterer()(instance(similarity()))
+    pads = []
+
+    def reader(quads, pad=0.12):
+        pads.append(pad)
+        out = []
+        for q in quads:
+            text = " ".join(page.words[i].text for i in _inside(q, page))
+            if text == "Jane Q. Doe" and pad in (0.12, 0.2):
+                text, conf = "Jane Q. Dce", 0.6       # one wrong reading, however confident, loses to two
+            elif text == "2024. 3. 5." and pad != 0.3:
+                text, conf = "2024. 3. 55.", 0.9      # invalid dates: the one valid reading wins
+            else:
+                conf = 0.5
+            out.append((text, conf))
+        return out
+    matcher = TemplateMatcher({SPEC["id"]: TemplateSpec.from_dict(SPEC)}, MatchConfig(reread_pads=(0.05, 0.2, 0.3)))
+    read = matcher(copy.deepcopy(page), reader=reader)
+    assert pads == [0.12, 0.05, 0.2, 0.3]      # the recognizer's own margin, then each extra one, once
+    assert read.fields["customer"] == "Jane Q. Dce"          # 0.6 + 0.6 against 0.5 + 0.5
+    assert read.fields["date"] == "2024. 3. 5."
+    pads.clear()
+    read = TemplateMatcher({SPEC["id"]: TemplateSpec.from_dict(SPEC)}, MatchConfig(reread_pads=(0.05, 0.3, 0.4)))(
+        copy.deepcopy(page), reader=reader)
+    assert read.fields["customer"] == "Jane Q. Doe"          # 0.5 x 3 against 0.6
 
 
 def test_rule_marks_at_the_ends_of_a_field_line_are_dropped():

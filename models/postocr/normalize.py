@@ -21,6 +21,7 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from models.postocr.ids import digits_of, valid_brn, valid_luhn, valid_rrn
+from models.postocr.kr_regions import snap_kr_address
 
 MONTHS = {m: i + 1 for i, m in enumerate(
     ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"])}
@@ -203,7 +204,8 @@ def normalize_account(text: str) -> str | None:
 
 def normalize(label: str, text: str) -> tuple[str | None, bool | None]:
     """(normalised value, valid) of `text` read as an entity of type `label`.
-    valid is None where no format or checksum applies (PERSON, ORG, ADDRESS, ACCOUNT)."""
+    valid is None where no format or checksum applies (PERSON, ORG, ADDRESS, ACCOUNT). An ADDRESS's value
+    has its leading Korean district names snapped to the official list (models.postocr.kr_regions)."""
     simple = {"DATE": normalize_date, "TIME": normalize_time, "MONEY": normalize_amount,
               "PHONE": normalize_phone, "EMAIL": normalize_email, "URL": normalize_url}
     if label in simple:
@@ -217,4 +219,6 @@ def normalize(label: str, text: str) -> tuple[str | None, bool | None]:
         return normalize_card(text), valid_luhn(text)
     if label == "ACCOUNT":
         return normalize_account(text) or text.strip(), None
+    if label == "ADDRESS":           # Korean district names misread by a syllable are snapped to the list
+        return snap_kr_address(" ".join(text.split())), None
     return " ".join(text.split()), None

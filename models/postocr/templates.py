@@ -31,6 +31,7 @@ from rapidfuzz import fuzz
 
 from models.geometry import quad_angle, union_quad
 from models.postocr.normalize import normalize
+from models.postocr.kr_regions import snap_kr_address
 from models.synth.templates import TEMPLATE_DIR, TemplateSpec, load_template
 from models.types import Entity, Page
 
@@ -50,6 +51,10 @@ class MatchConfig:
     reread: str = "valid"            # read a field's words again as one crop per line (when the pipeline
                                      # passes a reader): "off", "always", or "valid" (always, except where
                                      # only the word-by-word text of a typed field normalises)
+    reread_pads: tuple[float, ...] = (0.04, 0.08, 0.16, 0.2, 0.25)   # more crop margins (heights) each field
+                                     # line is read with, besides the recognizer's own; the readings vote
+                                     # (_reread). Chosen end to end on held-out template pages (seed 777,
+                                     # 100 pages: 0.892 with none -> 0.910 with 0.06/0.18/0.25 -> 0.914)
 
 
 @dataclass(frozen=True)
@@ -272,6 +277,8 @@ def field_texts(page: Page, spec: TemplateSpec, words_of: dict[str, list[int]], 
     for f in todo:
         if f.entity == "MONEY" and (spec.lang == "ko" or _WON.search(texts[f.name])):
             texts[f.name] = _WON_GROUP.sub(",", texts[f.name])
+        if f.entity == "ADDRESS" and spec.lang == "ko":
+            texts[f.name] = snap_kr_address(texts[f.name])
         if f.entity:
             texts[f.name] = _without_strays(f.entity, texts[f.name])
     return texts
@@ -286,13 +293,30 @@ _WON_GROUP = re.compile(r"(?<=\d)(?:\.,?|,\.|,,)(?=\d{3}(?!\d))")
 def _reread(page: Page, todo, lines: dict[str, list[list[int]]], texts: dict[str, str], reader,
             cfg: MatchConfig) -> None:
     """`texts` of the `todo` fields from one read of each field line of several words (field_texts); a
-    one-word line's crop is its word's, read already."""
-    quads = [union_quad([page.words[i].quad for i in g], quad_angle(page.words[g[0]].quad))
-             for f in todo for g in lines[f.name] if len(g) > 1]
-    results = iter(reader(quads))
+    one-word line's crop is its word's, read already. With `cfg.reread_pads`, every line is also read with
+    those crop margins, and a field takes the reading whose summed confidence over the variants that read
+    it is highest (agreeing variants add up), a valid value first for a typed field."""
+    pads = (None,) + tuple(cfg.reread_pads)
+    jobs = [(f.name, k) for f in todo for k, g in enumerate(lines[f.name]) if len(g) > 1 or len(pads) > 1]
+    quads = [union_quad([page.words[i].quad for i in lines[name][k]], quad_angle(page.words[lines[name][k][0]].quad))
+             for name, k in jobs]
+    reads = [dict(zip(jobs, reader(quads) if pad is None else reader(quads, pad=pad))) for pad in pads]
     for f in todo:
-        text = " ".join(t for t in (next(results)[0].strip() if len(g) > 1 else page.words[g[0]].text
-                                    for g in lines[f.name]) if t)
+        votes: dict[str, float] = {}
+        for v, read in enumerate(reads):
+            parts, conf = [], 1.0
+            for k, g in enumerate(lines[f.name]):
+                if (f.name, k) in read:
+                    text, c = read[(f.name, k)]
+                    text = text.strip()
+                else:
+                    text, c = page.words[g[0]].text, page.words[g[0]].conf
+                parts.append(text)
+                conf *= float(c if c is not None else 1.0)
+            text = " ".join(t for t in parts if t)
+            votes[text] = votes.get(text, 0.0) + (conf if len(reads) > 1 else 1.0)
+        valid = {t: bool(f.entity) and normalize(f.entity, t)[1] is True for t in votes}
+        text = max(votes, key=lambda t: (valid[t], votes[t]))
         if cfg.reread == "valid" and f.entity and normalize(f.entity, text)[1] is False and \
                 normalize(f.entity, texts[f.name])[1]:
             continue                      # only the word-by-word reading is a valid value: keep it
