@@ -9,9 +9,10 @@ the margin, as a fraction of the word's height on every side, it was trained to 
 weights' JSON recipe says it; 0 = the detector's quad as is). Word crops are cut once per distinct margin.
 
 A stage that sets `reads_regions = True` is called `stage(page, reader=...)`: `reader(quads)` reads any
-quads of that page's image with the shared recognizer ("*", else the first one), `[(text, conf)]`; the
-line reader and the template stage use it to read a line's words again as one crop (a token the detector
-split in two, punctuation it lost between words).
+quads of that page's image with the shared recognizer ("*", else the first one), `[(text, conf)]`, with its
+crop margin or `reader(quads, pad=...)`'s; the line reader and the template stage use it to read a line's
+words again as one crop (a token the detector split in two, punctuation it lost between words), the
+template stage with several margins that vote.
 """
 from __future__ import annotations
 
@@ -47,7 +48,7 @@ class PageStage(Protocol):
     def __call__(self, page: Page) -> Page: ...
 
 
-RegionReader = Callable[[Sequence[np.ndarray]], list[tuple[str, float]]]
+RegionReader = Callable[..., list[tuple[str, float]]]   # (quads, pad=<crop margin in heights>)
 
 
 CROP_HEIGHT = 32

@@ -125,6 +125,7 @@ def test_a_region_reading_stage_gets_a_reader_of_its_own_page():
 
         def __call__(self, page, reader=None):
             page.meta["read"] = reader([box_to_quad(20, 20, 260, 60)])      # two words as one crop
+            reader([box_to_quad(20, 20, 260, 60)], pad=0.0)                  # ... and with a margin of its own
             return page
 
     class PageOnly:
@@ -136,7 +137,8 @@ def test_a_region_reading_stage_gets_a_reader_of_its_own_page():
     page = Pipeline(detector=BoxDetector(), recognizers={"*": padded}, stages=[Regions(), PageOnly()]).run(
         [render_page()])[0]
     assert page.meta["read"] == [("P0", 0.5)] and page.meta["plain"]
-    assert padded.seen[-1][1] == round((240 + 0.5 * 40) * 32 / (1.5 * 40))     # the region, with the margin
+    assert padded.seen[-2][1] == round((240 + 0.5 * 40) * 32 / (1.5 * 40))     # the region, with the margin
+    assert padded.seen[-1][1] == round(240 * 32 / 40)                           # pad=0.0: the quad alone
     # without a recognizer there is nothing to read regions with: the stage is called without a reader
     plain = Pipeline(detector=BoxDetector(), stages=[PageOnly()]).run([render_page()])[0]
     assert plain.meta["plain"]
