@@ -127,7 +127,7 @@ def real(args) -> dict:
             ours_crops.append(crop_quad(images[path], quad, height=32))
             native.append(crop_quad(images[path], quad))
             gts.append(text)
-        ours = [t for t, _ in pred.recognize(ours_crops)]
+        ours = [t for t, _ in pred.recognize(ours_crops, lines=unit == "lines")]
         res = {"n": len(gts), "ours": text_scores(zip(ours, gts)).as_dict(),
                "ours_casefold": text_scores(zip(ours, gts), casefold=True).as_dict()}
         if args.tesseract_n:

@@ -40,8 +40,9 @@ class ScriptIdentifier(Protocol):
 class Recognizer(Protocol):
     crop_pad: float
 
-    def recognize(self, crops: Sequence[np.ndarray]) -> list[tuple[str, float]]:
-        """(text, confidence) per upright word crop."""
+    def recognize(self, crops: Sequence[np.ndarray], lines: bool = False) -> list[tuple[str, float]]:
+        """(text, confidence) per upright word crop; `lines`: the crops may hold several words (text lines,
+        regions), so a word gap is read as a space even where the reading barely leans to one."""
 
 
 class PageStage(Protocol):
@@ -79,7 +80,8 @@ class Pipeline:
         pad = float(getattr(rec, "crop_pad", 0.0))
 
         def read(quads: Sequence[np.ndarray], pad: float = pad) -> list[tuple[str, float]]:
-            return rec.recognize([crop_quad(image, q, height=self.crop_height, pad=pad) for q in quads]) if quads else []
+            return rec.recognize([crop_quad(image, q, height=self.crop_height, pad=pad) for q in quads],
+                                 lines=True) if quads else []
         return read
 
     def _read_words(self, image: np.ndarray, page: Page) -> None:

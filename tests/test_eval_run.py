@@ -200,7 +200,7 @@ def test_gt_boxes_mode_feeds_the_gt_quads_to_the_readers(dataset, monkeypatch, c
     class Reader:
         version = "r1"
 
-        def recognize(self, crops):
+        def recognize(self, crops, lines=False):
             assert all(c.shape[0] == 32 for c in crops)
             return [("INVOICE", 0.9)] * len(crops)
 

@@ -95,7 +95,7 @@ class Tagger:
     def __init__(self, tag):
         self.tag, self.seen = tag, []
 
-    def recognize(self, crops):
+    def recognize(self, crops, lines=False):
         self.seen.extend(c.shape for c in crops)
         return [(f"{self.tag}{i}", 0.5) for i in range(len(crops))]
 
