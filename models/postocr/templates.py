@@ -303,18 +303,14 @@ def _reread(page: Page, todo, lines: dict[str, list[list[int]]], texts: dict[str
     reads = [dict(zip(jobs, reader(quads) if pad is None else reader(quads, pad=pad))) for pad in pads]
     for f in todo:
         votes: dict[str, float] = {}
-        for v, read in enumerate(reads):
+        for read in reads:
             parts, conf = [], 1.0
             for k, g in enumerate(lines[f.name]):
-                if (f.name, k) in read:
-                    text, c = read[(f.name, k)]
-                    text = text.strip()
-                else:
-                    text, c = page.words[g[0]].text, page.words[g[0]].conf
-                parts.append(text)
-                conf *= float(c if c is not None else 1.0)
+                text, c = read[(f.name, k)] if (f.name, k) in read else (page.words[g[0]].text, page.words[g[0]].conf)
+                parts.append(text.strip())
+                conf *= c
             text = " ".join(t for t in parts if t)
-            votes[text] = votes.get(text, 0.0) + (conf if len(reads) > 1 else 1.0)
+            votes[text] = votes.get(text, 0.0) + conf
         valid = {t: bool(f.entity) and normalize(f.entity, t)[1] is True for t in votes}
         text = max(votes, key=lambda t: (valid[t], votes[t]))
         if cfg.reread == "valid" and f.entity and normalize(f.entity, text)[1] is False and \

@@ -7,10 +7,11 @@ import torch
 
 from models.recognition.charset import Charset
 
-# The predictors' default for ctc_greedy's space_threshold. Chosen on two synthetic held-out sets with the
-# shipped recognizer 6d57d8637c53 (eval fonts; benchdata not looked at): 600 rendered text lines with a space
-# (exact match 0.692 argmax -> 0.700 / 0.710 at 0.2 / 0.3) and template fields end to end (seed 777, 100
-# pages: 0.886 -> 0.891 / 0.889); word crops unchanged (0.983). 0.3: the best sum.
+# The predictors' default for ctc_greedy's space_threshold (recognize(lines=True)). Chosen on two synthetic
+# held-out sets with the shipped recognizer 6d57d8637c53 (eval fonts; benchdata reported, not used to
+# choose): 600 rendered text lines with a space (exact match 0.692 argmax -> 0.700 / 0.710 at 0.2 / 0.3)
+# and template fields end to end (seed 777, 100 pages: 0.886 -> 0.891 / 0.889); word crops unchanged
+# (0.983). 0.3: the best sum.
 SPACE_THRESHOLD: float | None = 0.3
 
 
