@@ -5,6 +5,7 @@
                                                                          # accuracy of each, peak memory
     .venv/bin/python bench/bench_recognizer.py synth --per-script 300    # word acc + CER per script
     .venv/bin/python bench/bench_recognizer.py real --tesseract-n 300    # FUNSD GT words, SROIE GT lines
+    .venv/bin/python bench/bench_recognizer.py symbols                   # symbol words, rare symbols, `&`
 
 Speed is reported as wall crops/s AND crops per CPU-second (process time): on a shared machine the second
 is the honest single-core figure. Peak memory = ru_maxrss of a fresh subprocess per precision.
@@ -92,6 +93,34 @@ def synth(args) -> dict:
             "examples_wrong (gt, pred)": errors}
 
 
+def symbols(args, words: int = 200, pairs: int = 100, seed: int = 4242) -> dict:
+    """Exact match on held-out crops (eval fonts) of `symbol_word`s (`R&D`, `"quoted"`, `a=12` ...) and of
+    pairs of RARE_SYMBOLS, and how many crops holding `&` keep it: what the word sampler once never drew."""
+    from models.synth.content import Content
+    from models.synth.crops import RARE_SYMBOLS, render_word_crop, symbol_word
+    from models.synth.fonts import load_fonts
+
+    torch.set_num_threads(args.threads)
+    fonts, rng = load_fonts("eval"), np.random.default_rng(seed)
+    crops, texts = [], []
+    while len(crops) < words + pairs:
+        content = Content(rng)
+        text = symbol_word(content) if len(crops) < words else "".join(content.choice(RARE_SYMBOLS) for _ in range(2))
+        try:
+            crop = render_word_crop(rng, text=text, fonts=fonts)
+        except ValueError:          # a face without one of the glyphs
+            continue
+        crops.append(crop.image)
+        texts.append(text)
+    pred = RecognitionPredictor.from_weights(args.name, args.weights_dir, args.device, args.precision)
+    out = [t for t, _ in pred.recognize(crops)]
+    amp = [o for o, t in zip(out, texts) if "&" in t]
+    return {"version": pred.version, "symbol_words": float(np.mean([o == t for o, t in zip(out[:words], texts)])),
+            "rare_symbol_pairs": float(np.mean([o == t for o, t in zip(out[words:], texts[words:])])),
+            "ampersand_kept": f"{sum('&' in o for o in amp)}/{len(amp)}",
+            "examples_wrong (gt, pred)": [(t, o) for t, o in zip(texts, out) if t != o][:15]}
+
+
 def gt_boxes(dataset: str, unit: str):
     """(image path, quad, text) of every GT word (FUNSD) or line (SROIE)."""
     root = BENCHDATA / dataset
@@ -148,7 +177,7 @@ def real(args) -> dict:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("what", choices=("speed", "synth", "real", "_speed_one"))
+    p.add_argument("what", choices=("speed", "synth", "real", "symbols", "_speed_one"))
     p.add_argument("--name", default="recognizer")
     p.add_argument("--weights-dir", type=Path, default=WEIGHTS_DIR)
     p.add_argument("--device", default="cpu")
@@ -161,7 +190,7 @@ def main(argv=None) -> int:
     p.add_argument("--tesseract-n", type=int, default=300)
     p.add_argument("--out", type=Path)
     args = p.parse_args(argv)
-    result = {"speed": speed, "synth": synth, "real": real, "_speed_one": speed_one}[args.what](args)
+    result = {"speed": speed, "synth": synth, "real": real, "symbols": symbols, "_speed_one": speed_one}[args.what](args)
     text = json.dumps(result, ensure_ascii=False, indent=None if args.what == "_speed_one" else 2)
     print(text)
     if args.out:

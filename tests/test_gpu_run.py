@@ -83,6 +83,13 @@ def test_a_gpu_run_comes_home_as_weights_with_its_recipe(tmp_path):
     assert all(torch.equal(got[k], bumped[k]) for k in state)            # the EMA weights by default
     assert meta["gpu_run"]["steps"] == 7 and meta["init"] == "abc" and meta["charset"]
     assert (tmp_path / "w" / "detector.pt").exists()                     # the rest of the folder came along
+    # a second run that continued from the first (train_gpu.py --weights-dir w) keeps the first's record
+    torch.save({"model": state, "ema": state, "step": 5, "config": {"init": meta["sha256"][:12]}}, run / "rec.pt")
+    assert import_run.main([str(run), "--out", str(tmp_path / "w3"), "--models", "rec",
+                            "--base", str(tmp_path / "w")]) == 0
+    _, meta3 = load_weights("recognizer", tmp_path / "w3")
+    assert meta3["gpu_run"]["steps"] == 5 and meta3["earlier_gpu_runs"][-1]["steps"] == 7
+    assert meta3["trained_steps"] == meta.get("trained_steps", 0) + 5 and meta3["init"] == meta["sha256"][:12]
     torch.save({"model": {}, "ema": {}, "step": 1, "config": {}}, run / "rec.pt")
     with pytest.raises(ValueError, match="lacks"):
         import_run.main([str(run), "--out", str(tmp_path / "w2"), "--models", "rec"])

@@ -28,21 +28,25 @@ from models.weights import WEIGHTS_DIR, load_weights, save_weights  # noqa: E402
 _SHORT = {"detector": "det", "recognizer": "rec"}
 
 
-def _metadata(name: str) -> dict:
-    meta = json.loads((WEIGHTS_DIR / f"{name}.json").read_text(encoding="utf-8"))
+def _metadata(name: str, base: Path = WEIGHTS_DIR) -> dict:
+    meta = json.loads((base / f"{name}.json").read_text(encoding="utf-8"))
     return {k: v for k, v in meta.items() if k not in ("sha256", "size_bytes")}
 
 
-def export(ck: dict, name: str, out: Path, state_key: str) -> Path:
-    """Write `ck[state_key]` (a train_gpu.py checkpoint) as `name` weights in `out`, with the shipped recipe."""
+def export(ck: dict, name: str, out: Path, state_key: str, base: Path = WEIGHTS_DIR) -> Path:
+    """Write `ck[state_key]` (a train_gpu.py checkpoint) as `name` weights in `out`, with the recipe of the
+    weights the run started from (`base`, train_gpu.py's --weights-dir); an earlier GPU run of that recipe
+    moves to "earlier_gpu_runs"."""
     state = ck[state_key]
-    shipped_state, _ = load_weights(name, WEIGHTS_DIR)
+    shipped_state, _ = load_weights(name, base)
     if name == "detector":        # the shipped file also holds the flip classifier: keep it
         state = {**shipped_state, **state}
     missing = set(shipped_state) - set(state)
     if missing:
         raise ValueError(f"{name}: the run's state lacks {sorted(missing)[:5]}")
-    meta = _metadata(name)
+    meta = _metadata(name, base)
+    if "gpu_run" in meta:
+        meta["earlier_gpu_runs"] = [*meta.get("earlier_gpu_runs", []), meta.pop("gpu_run")]
     meta["trained_steps"] = int(meta.get("trained_steps", 0)) + int(ck["step"])
     meta["gpu_run"] = {**ck["config"], "steps": int(ck["step"]), "state": state_key}
     meta["init"] = ck["config"].get("init", meta.get("init"))
@@ -70,15 +74,17 @@ def main(argv=None) -> int:
     p.add_argument("--models", default="det,rec")
     p.add_argument("--state", choices=("ema", "model"), default="ema")
     p.add_argument("--mlflow", action="store_true")
+    p.add_argument("--base", type=Path, default=WEIGHTS_DIR,
+                   help="the weights the run started from (train_gpu.py --weights-dir): their recipe is kept")
     args = p.parse_args(argv)
     if args.out.resolve() != WEIGHTS_DIR.resolve():
         if args.out.exists():
             shutil.rmtree(args.out)
-        shutil.copytree(WEIGHTS_DIR, args.out)
+        shutil.copytree(args.base, args.out)
     for short in args.models.split(","):
         name = {v: k for k, v in _SHORT.items()}[short]
         ck = torch.load(args.run / f"{short}.pt", map_location="cpu", weights_only=False)
-        pt = export(ck, name, args.out, args.state)
+        pt = export(ck, name, args.out, args.state, args.base)
         print(f"{name}: {pt} ({json.loads(pt.with_suffix('.json').read_text())['sha256'][:12]})")
         if args.mlflow:
             log_mlflow(args.run, name, ck, pt)

@@ -86,7 +86,7 @@ def run_detector(args) -> None:
     from models.detection.training import make_step
     from models.engine import worker_batches
 
-    shipped = DetectionPredictor.from_weights("detector")
+    shipped = DetectionPredictor.from_weights("detector", args.weights_dir)
     model = shipped.model.cpu().train()
     dcfg = ddata.DataConfig(max_side=shipped.config.max_side, crop=args.det_crop, batch_size=args.det_batch,
                             mean=model.cfg.mean, std=model.cfg.std)
@@ -105,7 +105,7 @@ def run_recognizer(args) -> None:
     from models.recognition.predictor import RecognitionPredictor
     from models.recognition.training import RecognizerTrainConfig, make_batches, make_step
 
-    shipped = RecognitionPredictor.from_weights("recognizer", precision="fp32")
+    shipped = RecognitionPredictor.from_weights("recognizer", args.weights_dir, precision="fp32")
     model, charset = shipped.model.cpu().train(), shipped.charset
     cfg = RecognizerTrainConfig(batch_size=args.rec_batch, height=model.cfg.height, patch_width=model.cfg.patch_width,
                                 engine="synth", lowres_p=args.lowres_p, loose_p=args.loose_p, page_p=args.page_p,
@@ -114,7 +114,8 @@ def run_recognizer(args) -> None:
     batches = worker_batches(stream, args.rec_workers, args.device, prefetch=4)
     config = {"init": shipped.version, "batch_size": args.rec_batch, "lr": args.rec_lr, "minutes": args.minutes,
               "workers": args.rec_workers, "seed": args.seed, "lowres_p": args.lowres_p, "loose_p": args.loose_p,
-              "page_p": args.page_p, "source": "synth train words + 15% lines", "bf16": True, "ema": 0.999}
+              "page_p": args.page_p,
+              "source": "synth train words + 15% lines" + (f", {args.page_p:.0%} page crops" if args.page_p else ""), "bf16": True, "ema": 0.999}
     step = make_step(cfg, charset, torch.device(args.device).type)
     train_for(model, batches, step, minutes=args.minutes, lr=args.rec_lr, warmup=200, device=args.device,
               out=args.out, name="rec", config=config, log_every=100)
@@ -126,6 +127,8 @@ def main(argv=None) -> int:
     p.add_argument("--only", choices=("det", "rec"), help="run one model in this process (else both, in two)")
     p.add_argument("--models", default="det,rec")
     p.add_argument("--device", default="cuda")
+    p.add_argument("--weights-dir", type=Path, default=ROOT / "models" / "weights",
+                   help="the weights each model continues from (a folder import_run.py wrote, carried along)")
     p.add_argument("--minutes", type=float, default=6.5)
     p.add_argument("--seed", type=int, default=101)
     p.add_argument("--det-workers", type=int, default=8)
