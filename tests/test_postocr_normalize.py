@@ -65,6 +65,14 @@ def test_amounts_invalid(text):
     assert normalize_amount(text) is None
 
 
+def test_a_long_bare_number_is_not_an_amount():
+    # an approval or card number after a misread key ("승인번호 42270085") is no amount; with a currency,
+    # grouping or decimals the same digits are one, and short bare numbers stay amounts ("1200")
+    assert normalize_amount("42270085") is None and normalize_amount("1234567") is None
+    assert normalize_amount("42,270,085") == "42270085" and normalize_amount("₩1234567") == "1234567 KRW"
+    assert normalize_amount("12345678.00") == "12345678.00" and normalize_amount("123456") == "123456"
+
+
 def test_amount_keeps_decimal_digits():
     value, cur = parse_amount("RM 10.50")
     assert str(value) == "10.50" and cur == "MYR"

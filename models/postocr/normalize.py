@@ -6,7 +6,8 @@ Conventions (the `Entity.value` each entity type gets):
              the Korean/Malaysian/European reading) unless `day_first=False`.
     TIME     24-hour `HH:MM` or `HH:MM:SS` ("3:20 PM", "오후 3시 20분" -> "15:20").
     MONEY    `<decimal> <ISO 4217>` ("₩12,000" -> "12000 KRW", "RM 193.00" -> "193.00 MYR"); just the
-             decimal when no currency is written. Decimals keep the digits after the point as written.
+             decimal when no currency is written. Decimals keep the digits after the point as written. A
+             bare run of 7+ digits ("42270085", an approval number the tagger took for money) is invalid.
     PHONE    digits, with a leading "+" when written ("+82 10-1234-5678" -> "+821012345678").
     EMAIL    lower case.   URL  scheme and host lower case, "https://" added when missing.
     RRN      `YYMMDD-NNNNNNN`, valid when the check digit and the birth date agree.
@@ -105,14 +106,21 @@ _AMOUNT = re.compile(r"^(?P<pre>[₩$€£¥]|RM|MYR|KRW|USD|US\$|EUR|GBP|JPY)?\
                      r"(?P<post>원|KRW|MYR|USD|EUR|RM)?$", re.IGNORECASE)
 
 
+BARE_DIGITS_MAX = 6      # printed amounts of a million or more carry a currency or grouping ("1,500,000")
+
+
 def parse_amount(text: str) -> tuple[Decimal, str | None] | None:
     """(amount, ISO currency or None) of "₩12,000", "12,000원", "RM 193.00", "$1,234.50"; else None.
     Thousands may also be grouped by spaces ("₩ 2 510", SI style); in won, which has no minor unit, by dots
-    too ("483.000원", "₩ 4.560"), and elsewhere one dot is a decimal point ("4.560" = 4.56)."""
+    too ("483.000원", "₩ 4.560"), and elsewhere one dot is a decimal point ("4.560" = 4.56). A bare run of
+    BARE_DIGITS_MAX + 1 or more digits (no currency, grouping or decimals) is an approval, card or account
+    number, not an amount: None."""
     m = _AMOUNT.match(text.strip())
     if not m:
         return None
     pre, post = m.group("pre"), m.group("post")
+    if not (pre or post) and re.fullmatch(rf"\d{{{BARE_DIGITS_MAX + 1},}}", m.group("num")):
+        return None
     if pre and post and CURRENCY_SYMBOLS[pre.lower()] != CURRENCY_SYMBOLS[post.lower()]:
         return None
     cur = pre or post
