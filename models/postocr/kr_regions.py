@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+from rapidfuzz.distance import Levenshtein
+
 PROVINCES = (
     "서울특별시 부산광역시 대구광역시 인천광역시 광주광역시 대전광역시 울산광역시 세종특별자치시 경기도 "
     "강원특별자치도 강원도 충청북도 충청남도 전북특별자치도 전라북도 전라남도 경상북도 경상남도 제주특별자치도"
@@ -51,17 +53,6 @@ _HANGUL = re.compile(r"^[가-힣]+$")
 MAX_LEADING = 4          # tokens of an address that may be district names: province, city, district (+1)
 
 
-def _distance(a: str, b: str) -> int:
-    """Levenshtein distance in syllables."""
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
-
-
 def snap_name(token: str, names) -> str:
     """`token` itself when it is listed or not a Hangul name; else the one listed name within 1 edit (2 for
     names of 4+ syllables) of it, when exactly one is closest. Below 5 syllables the last syllable (시, 도,
@@ -73,7 +64,7 @@ def snap_name(token: str, names) -> str:
     for name in names:
         if (len(token) < 5 and name[-1] != token[-1]) or abs(len(name) - len(token)) > limit:
             continue
-        d = _distance(token, name)
+        d = Levenshtein.distance(token, name)          # in syllables
         if d < best_d:
             best, best_d, ties = name, d, 1
         elif d == best_d:

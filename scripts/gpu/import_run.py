@@ -28,23 +28,18 @@ from models.weights import WEIGHTS_DIR, load_weights, save_weights  # noqa: E402
 _SHORT = {"detector": "det", "recognizer": "rec"}
 
 
-def _metadata(name: str, base: Path = WEIGHTS_DIR) -> dict:
-    meta = json.loads((base / f"{name}.json").read_text(encoding="utf-8"))
-    return {k: v for k, v in meta.items() if k not in ("sha256", "size_bytes")}
-
-
 def export(ck: dict, name: str, out: Path, state_key: str, base: Path = WEIGHTS_DIR) -> Path:
     """Write `ck[state_key]` (a train_gpu.py checkpoint) as `name` weights in `out`, with the recipe of the
     weights the run started from (`base`, train_gpu.py's --weights-dir); an earlier GPU run of that recipe
     moves to "earlier_gpu_runs"."""
     state = ck[state_key]
-    shipped_state, _ = load_weights(name, base)
+    shipped_state, base_meta = load_weights(name, base)
     if name == "detector":        # the shipped file also holds the flip classifier: keep it
         state = {**shipped_state, **state}
     missing = set(shipped_state) - set(state)
     if missing:
         raise ValueError(f"{name}: the run's state lacks {sorted(missing)[:5]}")
-    meta = _metadata(name, base)
+    meta = {k: v for k, v in base_meta.items() if k not in ("sha256", "size_bytes")}
     if "gpu_run" in meta:
         meta["earlier_gpu_runs"] = [*meta.get("earlier_gpu_runs", []), meta.pop("gpu_run")]
     meta["trained_steps"] = int(meta.get("trained_steps", 0)) + int(ck["step"])
