@@ -6,6 +6,7 @@
     .venv/bin/python bench/bench_recognizer.py synth --per-script 300    # word acc + CER per script
     .venv/bin/python bench/bench_recognizer.py real --tesseract-n 300    # FUNSD GT words, SROIE GT lines
     .venv/bin/python bench/bench_recognizer.py symbols                   # symbol words, rare symbols, `&`
+    .venv/bin/python bench/bench_recognizer.py printed --per-script 300  # receipt printers' dot bitmaps
 
 Speed is reported as wall crops/s AND crops per CPU-second (process time): on a shared machine the second
 is the honest single-core figure. Peak memory = ru_maxrss of a fresh subprocess per precision.
@@ -93,6 +94,25 @@ def synth(args) -> dict:
             "examples_wrong (gt, pred)": errors}
 
 
+def printed(args) -> dict:
+    """Word acc + CER per script on held-out crops printed as a receipt printer's dot bitmap
+    (eval_sets.printed_eval_pool); the line crops (text with a space) are read with `lines=True`, as the
+    pipeline reads a region."""
+    from models.recognition.eval_sets import printed_eval_pool
+
+    torch.set_num_threads(args.threads)
+    pool = printed_eval_pool(args.per_script, CACHE)
+    pred = RecognitionPredictor.from_weights(args.name, args.weights_dir, args.device, args.precision)
+    texts = [""] * len(pool)
+    for lines in (False, True):
+        idx = [i for i, t in enumerate(pool.texts) if (" " in t) == lines]
+        for i, (t, _) in zip(idx, pred.recognize([pool.image(i) for i in idx], lines=lines)):
+            texts[i] = t
+    errors = [(t, p) for t, p in zip(pool.texts, texts) if t != p][:15]
+    return {"version": pred.version, "precision": pred.precision,
+            "scores": scores_by_script(texts, pool.texts, pool.scripts), "examples_wrong (gt, pred)": errors}
+
+
 def symbols(args, words: int = 200, pairs: int = 100, seed: int = 4242) -> dict:
     """Exact match on held-out crops (eval fonts) of `symbol_word`s (`R&D`, `"quoted"`, `a=12` ...) and of
     pairs of RARE_SYMBOLS, and how many crops holding `&` keep it: what the word sampler once never drew."""
@@ -177,7 +197,7 @@ def real(args) -> dict:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("what", choices=("speed", "synth", "real", "symbols", "_speed_one"))
+    p.add_argument("what", choices=("speed", "synth", "real", "symbols", "printed", "_speed_one"))
     p.add_argument("--name", default="recognizer")
     p.add_argument("--weights-dir", type=Path, default=WEIGHTS_DIR)
     p.add_argument("--device", default="cpu")
@@ -190,7 +210,8 @@ def main(argv=None) -> int:
     p.add_argument("--tesseract-n", type=int, default=300)
     p.add_argument("--out", type=Path)
     args = p.parse_args(argv)
-    result = {"speed": speed, "synth": synth, "real": real, "symbols": symbols, "_speed_one": speed_one}[args.what](args)
+    result = {"speed": speed, "synth": synth, "real": real, "symbols": symbols, "printed": printed,
+              "_speed_one": speed_one}[args.what](args)
     text = json.dumps(result, ensure_ascii=False, indent=None if args.what == "_speed_one" else 2)
     print(text)
     if args.out:

@@ -9,6 +9,8 @@
     lakeocr train detector --export-only --flip build/detector/flip.pt --weights-dir models/weights
     # 4. held-out synthetic pages (eval fonts, every kind, four rotations, degraded)
     lakeocr train detector --eval-only --eval-pages 48 --eval-cache build/detector/heldout
+    #    the same pages scored on the words the pipeline outputs (read, and split where read with a space)
+    lakeocr train detector --eval-only --eval-pages 48 --eval-cache build/detector/heldout --eval-pipeline
 
 Params, per-step losses and the final weights go to MLflow (jobs/mlflow_log.py); the data pipeline itself
 lives in models/detection/data.py.
@@ -74,6 +76,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--eval-only", action="store_true",
                         help="score the weights in --weights-dir on held-out synthetic pages (--eval-pages)")
     parser.add_argument("--eval-save", metavar="DIR", help="with --eval-only: also save GT and predictions here")
+    parser.add_argument("--eval-pipeline", action="store_true",
+                        help="with --eval-only: score the pipeline's pages (models.zoo without post-OCR: words "
+                             "read, and split where read with a space) instead of the detector's")
     parser.add_argument("--eval-cache", metavar="DIR", help="keep the rendered held-out pages here for reuse")
     parser.add_argument("--train-flip", metavar="OUT", help="only train the up/down word classifier "
                         "(models/detection/flip.py) for --flip-steps steps and save its state_dict to OUT")
@@ -128,6 +133,17 @@ def heldout_pages(count: int, seed: int = 10_000, cache_dir: str | None = None,
             np.savez_compressed(path, image=image, page=np.frombuffer(json.dumps(page_to_dict(page)).encode(), np.uint8))
         out.append((image, page))
     return out
+
+
+class _PipelinePages:
+    """`detect(images)` giving the pipeline's pages (words read, and split where read with a space): what
+    --eval-pipeline scores in place of the detector's."""
+
+    def __init__(self, pipeline):
+        self.pipeline = pipeline
+
+    def detect(self, images):
+        return [self.pipeline.run([image])[0] for image in images]
 
 
 def _quick_eval(predictor: DetectionPredictor, source_name: str, pages: int, seed: int,
@@ -194,8 +210,12 @@ def run(args) -> int:
         return 0
     if args.eval_only:
         shipped = DetectionPredictor.from_weights("detector", args.weights_dir)
-        scores = _quick_eval(shipped, args.source, args.eval_pages, args.seed, args.eval_save, args.eval_cache)
-        print(json.dumps({"version": shipped.version, "pages": args.eval_pages,
+        scored = shipped
+        if args.eval_pipeline:
+            from models.zoo import load_pipeline
+            scored = _PipelinePages(load_pipeline(args.weights_dir, with_postocr=False, detector=shipped))
+        scores = _quick_eval(scored, args.source, args.eval_pages, args.seed, args.eval_save, args.eval_cache)
+        print(json.dumps({"version": shipped.version, "pages": args.eval_pages, "pipeline": args.eval_pipeline,
                           **{k: round(float(v), 4) for k, v in scores.items()}}), flush=True)
         return 0
     from jobs.mlflow_log import training_run

@@ -1,6 +1,7 @@
 """The OCR pipeline: a short sequence of calls, each stage an object you can replace.
 
     detect (chars, words, lines, orientation) -> script id per word -> recognizer per script
+    -> a word read with a space in it split there (models.wordsplit)
     -> post-OCR stages (clustering, entities, templates), each `Page -> Page`
 
 Stages are duck-typed by the protocols below; `versions` says which weights made the output, so a cache
@@ -23,6 +24,7 @@ import numpy as np
 
 from models.geometry import crop_quad
 from models.types import Page
+from models.wordsplit import split_at_spaces
 
 
 class Detector(Protocol):
@@ -63,6 +65,8 @@ class Pipeline:
     stages: list[PageStage] = field(default_factory=list)
     versions: dict[str, str] = field(default_factory=dict)
     crop_height: int = CROP_HEIGHT
+    split_words: bool = True        # a detected word read with a space in it becomes one word per part
+                                    # (models.wordsplit); off where the boxes are given words (GT boxes)
 
     def run(self, images: Sequence[np.ndarray]) -> list[Page]:
         pages = self.detector.detect(images)
@@ -108,5 +112,7 @@ class Pipeline:
             results = self.recognizers[key].recognize([crops[i] for i in idx])
             for i, (text, conf) in zip(idx, results):
                 page.words[i].text, page.words[i].conf = text, float(conf)
+        if self.split_words:
+            split_at_spaces(page)
         for line in page.lines:
             line.text = " ".join(page.words[i].text for i in line.word_ids if page.words[i].text)

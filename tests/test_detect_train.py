@@ -51,3 +51,29 @@ def test_cli_continues_from_shipped_weights(tmp_path, monkeypatch):
     a, b = shipped.model.state_dict(), tuned.model.state_dict()
     conv = next(k for k in a if k.endswith("weight") and a[k].ndim == 4)
     assert torch.allclose(a[conv], b[conv], atol=1e-5)           # lr 1e-9: still the shipped weights
+
+
+def test_eval_only_scores_the_pipelines_read_words_when_asked(tmp_path, capsys):
+    """`--eval-only --eval-pipeline` scores the pages the pipeline outputs (text read, words split where read
+    with a space), not the detector's; both print the same JSON keys."""
+    import json
+
+    from jobs.cli import main
+    from jobs.train_detector import _PipelinePages
+    from models.detection.data import toy_source
+    from models.detection.predictor import DetectionPredictor
+    from models.zoo import load_pipeline
+    import numpy as np
+
+    printed = []
+    for extra in ([], ["--eval-pipeline"]):
+        assert main(["train", "detector", "--eval-only", "--source", "toy", "--eval-pages", "2"] + extra) == 0
+        printed.append(json.loads(capsys.readouterr().out.strip().splitlines()[-1]))
+    assert [p["pipeline"] for p in printed] == [False, True]
+    assert printed[0].keys() == printed[1].keys() and 0 <= printed[1]["word_hmean"] <= 1
+    image, _ = toy_source()(np.random.default_rng(3))
+    detector = DetectionPredictor.from_weights("detector")
+    raw = detector.detect([image])[0]
+    read = _PipelinePages(load_pipeline(with_postocr=False, detector=detector)).detect([image])[0]
+    assert not any(w.text for w in raw.words) and any(w.text for w in read.words)
+    assert all(" " not in w.text for w in read.words)            # a word read with a space was split

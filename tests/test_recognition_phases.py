@@ -156,6 +156,20 @@ def test_low_resolution_share_reaches_the_fresh_crops(charset, monkeypatch):
     assert len(calls) >= 6 and scanned["images"].shape[2] == 32      # every crop drawn went through a scan
 
 
+def test_printer_share_reaches_the_fresh_crops(charset, monkeypatch):
+    import models.synth.crops as crops
+    from models.recognition.training import make_batches
+    with pytest.raises(ValueError, match="print_p"):
+        RecognizerTrainConfig(print_p=1.5)
+    calls = []
+    real = crops.printed_render
+    monkeypatch.setattr(crops, "printed_render", lambda text, *a, **k: calls.append(text) or real(text, *a, **k))
+    next(iter(make_batches(RecognizerTrainConfig(batch_size=6, seed=3, bf16=False), charset)))
+    assert calls == []
+    batch = next(iter(make_batches(RecognizerTrainConfig(batch_size=6, seed=3, bf16=False, print_p=1.0), charset)))
+    assert len(calls) >= 6 and batch["images"].shape[2] == 32      # every crop drawn was printed
+
+
 def test_page_share_draws_labelled_words_and_lines_cut_from_rendered_pages(charset):
     from models.recognition.eval_sets import page_crop_source
     from models.recognition.sources import mixed_source

@@ -131,6 +131,30 @@ def test_loose_boxes_leave_wide_margins_above_and_below_the_ink():
     assert min(tight) > 0.6 and max(loose) < 0.8 and np.mean(loose) < np.mean(tight) - 0.15
 
 
+def test_printer_bitmaps_are_dots_on_a_pitch_and_leave_other_crops_alone(fonts):
+    from models.synth.crops import PRINT_DOTS, _dot_kernel, printed_render
+    info = fonts.for_text("TOTAL 12.50")[0]
+    for k in range(8):
+        img = printed_render("TOTAL 12.50", info, np.random.default_rng(k))
+        assert img.dtype == np.uint8 and img.min() < 110 and np.median(img) > 200      # dark dots, light paper
+        rows = np.flatnonzero((img < 160).any(axis=1))
+        # the ink spans the capitals' dots (a few px per dot), whatever the face's own size
+        assert 3 * PRINT_DOTS["latin"][0] * 0.7 <= rows[-1] - rows[0] + 1 <= 7 * PRINT_DOTS["latin"][1] * 1.4
+    kernels = [_dot_kernel(6, np.random.default_rng(k)) for k in range(40)]
+    centre = [kk[kk.shape[0] // 2, kk.shape[1] // 2] for kk in kernels]
+    assert 0 in centre and 1 in centre                       # rings (a worn head's hollow dots) and solid dots
+    assert any(kk.shape[0] > 6 for kk in kernels)             # dots wider than their cell touch their neighbours
+    # print_p = 0 draws nothing extra: the crops are the ones rendered before printer bitmaps existed
+    for k in range(5):
+        a = render_word_crop(np.random.default_rng(k), text="Receipt 12,000")
+        b = render_word_crop(np.random.default_rng(k), text="Receipt 12,000", print_p=0.0)
+        assert np.array_equal(a.image, b.image)
+    printed = render_word_crop(np.random.default_rng(3), text="Receipt 12,000", print_p=1.0)
+    plain = render_word_crop(np.random.default_rng(3), text="Receipt 12,000")
+    assert printed.text == "Receipt 12,000" and printed.image.shape[0] == 32
+    assert not np.array_equal(printed.image, plain.image)
+
+
 def test_random_syllable_words_reach_every_ksx1001_syllable_over_a_run():
     from models.synth.content import Content
     content = Content(np.random.default_rng(0))

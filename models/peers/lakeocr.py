@@ -64,9 +64,11 @@ def gt_boxes_engine(weights_dir: str | Path | None = None, device: str = "cpu") 
     if weights_dir is not None:
         kwargs["weights_dir"] = weights_dir
     try:
-        return LakeOcrEngine(load_pipeline(**kwargs)), boxes
+        pipeline = load_pipeline(**kwargs)
     except (FileNotFoundError, ModuleNotFoundError) as exc:
         raise RuntimeError(f"lakeocr readers cannot load: {exc}") from exc
+    pipeline.split_words = False        # the GT boxes are the words: a space read inside one is a misread
+    return LakeOcrEngine(pipeline), boxes
 
 
 def gt_path_for(image_path: Path) -> Path:

@@ -46,6 +46,30 @@ def synthetic_eval_pool(per_script: int, cache_dir: Path, engine: str = "auto") 
     return _cached(Path(cache_dir) / f"eval_{engine}_{per_script}.npz", build)
 
 
+def printed_eval_pool(per_script: int, cache_dir: Path) -> CropPool:
+    """Held-out fonts, degraded, every crop printed as a receipt printer's dot bitmap
+    (models.synth.crops.printed_render): `per_script` crops of each of hangul / latin / digits, half of them
+    text lines of 2-4 words (their text holds the spaces). Synth engine only."""
+    from models.synth.crops import render_text_line_crop, render_word_crop
+    from models.synth.fonts import load_fonts
+
+    def build():
+        fonts = load_fonts("eval")
+
+        def source_for(script):
+            def source(rng):
+                try:
+                    c = (render_text_line_crop(rng, script=script, fonts=fonts, words=(2, 4), print_p=1.0)
+                         if rng.random() < 0.5 else render_word_crop(rng, script=script, fonts=fonts, print_p=1.0))
+                except ValueError:          # no eval face covers the text: draw another
+                    return source(rng)
+                return c.image, c.text, c.script
+            return source
+        return concat([CropPool.render(source_for(s), per_script, EVAL_SEED + 100 + i)
+                       for i, s in enumerate(EVAL_SCRIPTS)])
+    return _cached(Path(cache_dir) / f"printed_{per_script}.npz", build)
+
+
 def train_pool(n: int, seed: int, engine: str, cache_dir: Path, script: str = "") -> CropPool:
     """A fixed pool of n training-font word crops (one script, or the usual mix when script is "")."""
     def build():        # fonts are only needed when the pool is not cached yet

@@ -41,11 +41,12 @@ def _case_variant(text: str, rng: np.random.Generator) -> str:
 
 
 def word_source(split: str = "train", degrade: bool = True, height: int = 32, line_fraction: float = 0.15,
-                engine: str = "auto", lowres_p: float = 0.0, loose_p: float = 0.0) -> Source:
+                engine: str = "auto", lowres_p: float = 0.0, loose_p: float = 0.0, print_p: float = 0.0) -> Source:
     """Rendered word crops (and, with probability line_fraction, multi-word line crops) of a font split.
     `engine` = "synth" | "fallback" | "auto" (synth when importable). Latin text gets a case mix.
     `lowres_p`: the share of crops scanned at low resolution, bitonal or not (models.synth.crops.lowres_scan;
-    synth engine only); `loose_p`: the share drawn with loose boxes (wide margins above and below the ink)."""
+    synth engine only); `loose_p`: the share drawn with loose boxes (wide margins above and below the ink);
+    `print_p`: the share printed as a receipt printer's dot bitmap (models.synth.crops.printed_render)."""
     use_synth = engine == "synth" or (engine == "auto" and synth_available())
     if use_synth:
         from models.synth.content import Content
@@ -57,14 +58,14 @@ def word_source(split: str = "train", degrade: bool = True, height: int = 32, li
             try:
                 if rng.random() < line_fraction:
                     c = render_text_line_crop(rng, height=height, fonts=fonts, degrade=degrade, words=(2, 5),
-                                              lowres_p=lowres_p, loose_p=loose_p)
+                                              lowres_p=lowres_p, loose_p=loose_p, print_p=print_p)
                     return c.image, c.text, c.script
                 script = synth_script(rng)
                 text = sample_text(Content(rng), script)
                 if script == "latin":
                     text = _case_variant(text, rng)
                 c = render_word_crop(rng, text=text, height=height, fonts=fonts, degrade=degrade, lowres_p=lowres_p,
-                                     loose_p=loose_p)
+                                     loose_p=loose_p, print_p=print_p)
             except ValueError:         # no font of the split covers this text: draw another
                 return source(rng)
             return c.image, c.text, c.script

@@ -55,6 +55,8 @@ class RecognizerTrainConfig:
     loose_p: float = 0.0             # share of fresh crops with loose boxes (models.synth.crops.LOOSE_MARGINS)
     page_p: float = 0.0              # share of labelled crops cut from whole rendered pages (eval_sets.
                                      # page_crop_source: words, and a third of them text lines) instead
+    print_p: float = 0.0             # share of fresh crops printed as a receipt printer's dot bitmap
+                                     # (models.synth.crops.printed_render)
     bf16: bool = True                # bf16 autocast for forward passes (CPU with native bf16)
     seed: int = 0
     log_every: int = 25
@@ -65,7 +67,7 @@ class RecognizerTrainConfig:
             raise ValueError(f"phase must be one of {PHASES}, got {self.phase!r}")
         if not 0 < self.label_fraction <= 1:
             raise ValueError("label_fraction must be in (0, 1]")
-        for name in ("lowres_p", "loose_p", "page_p"):
+        for name in ("lowres_p", "loose_p", "page_p", "print_p"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
 
@@ -114,7 +116,8 @@ def make_batches(cfg: RecognizerTrainConfig, charset: Charset, pool: CropPool | 
         from models.recognition.eval_sets import script_source
         lab_src = unl_src = script_source("train", cfg.pool_script, cfg.engine)
     else:
-        lab_src = unl_src = word_source("train", engine=cfg.engine, lowres_p=cfg.lowres_p, loose_p=cfg.loose_p)
+        lab_src = unl_src = word_source("train", engine=cfg.engine, lowres_p=cfg.lowres_p, loose_p=cfg.loose_p,
+                                          print_p=cfg.print_p)
         if cfg.page_p:
             from models.recognition.eval_sets import page_crop_source
             lab_src = mixed_source(lab_src, page_crop_source("train", pad=(0.04, 0.2), lines=1 / 3,

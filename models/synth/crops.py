@@ -123,9 +123,10 @@ def _pick_script(rng: np.random.Generator) -> str:
 LOOSE_MARGINS = (0.1, 0.5)     # a loose box's margins above and below the ink, in font sizes (each drawn)
 
 
-def _render(text: str, font, rng: np.random.Generator, height: int, loose: bool = False) -> np.ndarray:
+def _render(text: str, font, rng: np.random.Generator, height: int, loose: bool = False,
+            aliased: bool = True) -> np.ndarray:
     """Render `text` tight around its ink with a random margin (a wide one above and below when `loose`);
-    returns gray uint8 (any height)."""
+    returns gray uint8 (any height). `aliased=False` draws hard black/white pixels (a printer's bitmap)."""
     boxes, _adv = word_char_boxes(font, text)
     inked = boxes[boxes[:, 2] > boxes[:, 0]]
     x0, y0 = inked[:, 0].min(), inked[:, 1].min()
@@ -139,29 +140,76 @@ def _render(text: str, font, rng: np.random.Generator, height: int, loose: bool 
     w = int(np.ceil(x1 - x0 + mx.sum())) + 1
     h = int(np.ceil(y1 - y0 + my.sum())) + 1
     img = Image.new("L", (w, h), 255)
-    ImageDraw.Draw(img).text((mx[0] - x0, my[0] - y0), text, font=font, fill=0, anchor="ls")
+    draw = ImageDraw.Draw(img)
+    if not aliased:
+        draw.fontmode = "1"
+    draw.text((mx[0] - x0, my[0] - y0), text, font=font, fill=0, anchor="ls")
     return np.asarray(img)
+
+
+# Receipt printers (thermal, dot-matrix) print from small bitmaps: a Latin capital is 9-14 printer dots high
+# (Hangul, whose syllables need more, 12-20), often in a condensed face, and each dot is a square, a round
+# dot or, on worn dot-matrix heads, a ring.
+PRINT_DOTS = {"latin": (9, 14), "hangul": (12, 20)}
+PRINT_CONDENSED = (0.55, 0.9)     # horizontal squeeze of a condensed printer face (drawn for half the crops)
+
+
+def _dot_kernel(pitch: int, rng: np.random.Generator) -> np.ndarray:
+    """One printed dot on a `pitch`-pixel grid: a square, a disk or a ring, possibly wider than its cell."""
+    shape = rng.choice(("square", "round", "ring"), p=(0.4, 0.4, 0.2))
+    r = pitch * rng.uniform(0.4, 0.75) if shape != "square" else pitch * rng.uniform(0.45, 0.55)
+    n = int(np.ceil(2 * r)) | 1
+    yy, xx = np.mgrid[:n, :n] - (n - 1) / 2
+    if shape == "square":
+        return np.ones((n, n), np.float32)
+    d = np.hypot(yy, xx)
+    k = (d <= r).astype(np.float32)
+    if shape == "ring":
+        k[d < r * rng.uniform(0.35, 0.6)] = 0
+    return k
+
+
+def printed_render(text: str, font_info, rng: np.random.Generator, loose: bool = False) -> np.ndarray:
+    """`text` as a receipt printer prints it: rendered as a hard bitmap of PRINT_DOTS printer dots high
+    (condensed for half the crops), then each dot drawn as a square, disk or ring on a 3-6 px pitch, ink
+    at a random darkness; gray uint8, dark on light. The dot count sets the size, so any face serves."""
+    dots = PRINT_DOTS["hangul" if script_of(text) == "hangul" else "latin"]
+    size = max(6, int(round(rng.integers(dots[0], dots[1] + 1) / 0.72)))    # cap height ~0.72 of the size
+    bitmap = _render(text, font_info.pil(size), rng, size, loose=loose, aliased=False) < 128
+    if rng.random() < 0.5:
+        h, w = bitmap.shape
+        nw = max(1, int(round(w * rng.uniform(*PRINT_CONDENSED))))
+        bitmap = cv2.resize(bitmap.astype(np.uint8), (nw, h), interpolation=cv2.INTER_NEAREST) > 0
+    pitch = int(rng.integers(3, 7))
+    impulses = np.zeros((bitmap.shape[0] * pitch, bitmap.shape[1] * pitch), np.float32)
+    impulses[pitch // 2::pitch, pitch // 2::pitch] = bitmap
+    ink = np.minimum(cv2.filter2D(impulses, -1, _dot_kernel(pitch, rng), borderType=cv2.BORDER_CONSTANT), 1.0)
+    if rng.random() < 0.5:
+        ink = cv2.GaussianBlur(ink, (0, 0), pitch * rng.uniform(0.1, 0.3))
+    return (255 - 255 * rng.uniform(0.65, 1.0) * ink).astype(np.uint8)
 
 
 def render_word_crop(rng: np.random.Generator, *, script: str | None = None, height: int = 32,
                      fonts: FontSet | None = None, degrade: bool = True, text: str | None = None,
-                     lowres_p: float = 0.0, loose_p: float = 0.0) -> WordCrop:
+                     lowres_p: float = 0.0, loose_p: float = 0.0, print_p: float = 0.0) -> WordCrop:
     """One word crop. `script` None draws one by SCRIPT_WEIGHTS; `text` overrides the sampled text
     (its script is then script_of(text)); `lowres_p`: chance of a low-resolution scan (`lowres_scan`);
     `loose_p`: chance of a loose box (LOOSE_MARGINS above and below the ink, as loose GT or detector boxes
-    leave it). Raises ValueError when no font covers the text."""
+    leave it); `print_p`: chance of a receipt printer's dot bitmap (`printed_render`). Raises ValueError
+    when no font covers the text."""
     return _crop(rng, script=script, height=height, fonts=fonts, degrade_=degrade, text=text, n_words=1,
-                 lowres_p=lowres_p, loose_p=loose_p)
+                 lowres_p=lowres_p, loose_p=loose_p, print_p=print_p)
 
 
 def render_text_line_crop(rng: np.random.Generator, *, script: str | None = None, height: int = 32,
                           fonts: FontSet | None = None, degrade: bool = True, text: str | None = None,
-                          words: tuple[int, int] = (2, 7), lowres_p: float = 0.0, loose_p: float = 0.0) -> WordCrop:
+                          words: tuple[int, int] = (2, 7), lowres_p: float = 0.0, loose_p: float = 0.0,
+                          print_p: float = 0.0) -> WordCrop:
     """A text-line crop of several words separated by single spaces (the text holds those spaces); the
     line's script is that of its majority-script sampling (script_of of the whole text)."""
     n = int(rng.integers(words[0], words[1] + 1))
     return _crop(rng, script=script, height=height, fonts=fonts, degrade_=degrade, text=text, n_words=n,
-                 lowres_p=lowres_p, loose_p=loose_p)
+                 lowres_p=lowres_p, loose_p=loose_p, print_p=print_p)
 
 
 LOWRES_HEIGHTS = (10, 18)      # crop heights in pixels of a low-resolution scan (FUNSD word boxes: 10 to 14)
@@ -181,7 +229,8 @@ def lowres_scan(img: np.ndarray, rng: np.random.Generator, heights: tuple[int, i
     return degrade.binarize(small, rng, (0.35, 0.65)) if rng.random() < bitonal_p else small
 
 
-def _crop(rng, *, script, height, fonts, degrade_, text, n_words, lowres_p=0.0, loose_p=0.0) -> WordCrop:
+def _crop(rng, *, script, height, fonts, degrade_, text, n_words, lowres_p=0.0, loose_p=0.0,
+          print_p=0.0) -> WordCrop:
     if height < 8:
         raise ValueError(f"height must be >= 8, got {height}")
     fonts = fonts or load_fonts("train")
@@ -206,7 +255,11 @@ def _crop(rng, *, script, height, fonts, degrade_, text, n_words, lowres_p=0.0, 
         raise ValueError(f"no font in the set covers {text!r}")
     info = candidates[int(rng.integers(len(candidates)))]
     size = int(round(height * rng.uniform(0.75, 1.5)))
-    img = _render(text, info.pil(size), rng, height, loose=bool(loose_p) and rng.random() < loose_p)
+    loose = bool(loose_p) and rng.random() < loose_p
+    if print_p and rng.random() < print_p:
+        img = printed_render(text, info, rng, loose=loose)
+    else:
+        img = _render(text, info.pil(size), rng, height, loose=loose)
     if degrade_:
         img = degrade.apply_random(img, rng, degrade.CROP_STEPS)
     if lowres_p and rng.random() < lowres_p:
