@@ -107,15 +107,16 @@ def run_recognizer(args) -> None:
 
     shipped = RecognitionPredictor.from_weights("recognizer", args.weights_dir, precision="fp32")
     model, charset = shipped.model.cpu().train(), shipped.charset
+    # the supervised stream of `lakeocr train recognizer`
     cfg = RecognizerTrainConfig(batch_size=args.rec_batch, height=model.cfg.height, patch_width=model.cfg.patch_width,
                                 engine="synth", lowres_p=args.lowres_p, loose_p=args.loose_p, page_p=args.page_p,
-                                print_p=args.print_p, bf16=True, seed=args.seed)     # the supervised stream of `lakeocr train recognizer`
+                                print_p=args.print_p, bf16=True, seed=args.seed)
     stream = SeededStream(lambda s: make_batches(cfg, charset, stream_seed=s), args.seed)
     batches = worker_batches(stream, args.rec_workers, args.device, prefetch=4)
     config = {"init": shipped.version, "batch_size": args.rec_batch, "lr": args.rec_lr, "minutes": args.minutes,
               "workers": args.rec_workers, "seed": args.seed, "lowres_p": args.lowres_p, "loose_p": args.loose_p,
-              "page_p": args.page_p, "print_p": args.print_p,
-              "source": "synth train words + 15% lines" + (f", {args.page_p:.0%} page crops" if args.page_p else ""), "bf16": True, "ema": 0.999}
+              "page_p": args.page_p, "print_p": args.print_p, "bf16": True, "ema": 0.999,
+              "source": "synth train words + 15% lines" + (f", {args.page_p:.0%} page crops" if args.page_p else "")}
     step = make_step(cfg, charset, torch.device(args.device).type)
     train_for(model, batches, step, minutes=args.minutes, lr=args.rec_lr, warmup=200, device=args.device,
               out=args.out, name="rec", config=config, log_every=100)
