@@ -1,6 +1,7 @@
 """The OCR pipeline: a short sequence of calls, each stage an object you can replace.
 
-    detect (chars, words, lines, orientation) -> script id per word -> recognizer per script
+    detect (chars, words, lines, orientation) -> [given boxes: each fit to its skewed line (models.linefit)]
+    -> script id per word -> recognizer per script
     -> a word read with a space in it split there (models.wordsplit)
     -> post-OCR stages (clustering, entities, templates), each `Page -> Page`
 
@@ -23,6 +24,7 @@ from typing import Callable, Protocol, Sequence
 import numpy as np
 
 from models.geometry import crop_quad
+from models.linefit import fit_line_quad
 from models.types import Page
 from models.wordsplit import split_at_spaces
 
@@ -67,6 +69,9 @@ class Pipeline:
     crop_height: int = CROP_HEIGHT
     split_words: bool = True        # a detected word read with a space in it becomes one word per part
                                     # (models.wordsplit); off where the boxes are given words (GT boxes)
+    fit_boxes: bool = False         # words' crops cut along the skewed line inside each box (models.linefit):
+                                    # for boxes drawn upright around the text (given boxes), not the
+                                    # detector's, which follow their characters already
 
     def run(self, images: Sequence[np.ndarray]) -> list[Page]:
         pages = self.detector.detect(images)
@@ -92,11 +97,12 @@ class Pipeline:
         if not page.words or not (self.recognizers or self.script_id):
             return
         by_pad: dict[float, list[np.ndarray]] = {}
+        quads = [fit_line_quad(image, w.quad) if self.fit_boxes else w.quad for w in page.words]
 
         def crops_for(reader) -> list[np.ndarray]:
             pad = float(getattr(reader, "crop_pad", 0.0))
             if pad not in by_pad:
-                by_pad[pad] = [crop_quad(image, w.quad, height=self.crop_height, pad=pad) for w in page.words]
+                by_pad[pad] = [crop_quad(image, q, height=self.crop_height, pad=pad) for q in quads]
             return by_pad[pad]
 
         if self.script_id is not None:

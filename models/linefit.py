@@ -1,0 +1,108 @@
+"""Fit a text line's quad to the ink inside a loose box: the skew and the band of the main line.
+
+Boxes drawn by people or other tools (SROIE's receipt lines, the GT of a benchmark) are often upright
+rectangles around text that is printed a few degrees askew, so the box also holds the ends of the lines
+above and below. The recognizer was trained on crops cut along the text with a small margin; a skewed line
+in a tall box reaches it as a thin slanted stroke among fragments, and is misread wholesale.
+
+`fit_line_quad` looks at the ink under the quad (Otsu, light-on-dark flipped as the recognizer does):
+1. the skew: the shear of the rows (within +-MAX_SKEW degrees) whose ink profile across the line is sharpest
+   (the sum of the squared row counts, the projection-profile criterion of classic deskewing), taken only
+   where it moves the ink across by at least MIN_DRIFT of the line's height from end to end;
+2. the main line: at that shear, the run of rows above a share of the peak row that holds the most ink,
+   widened by BAND_GROW of its height on each side for ascenders and descenders that fall under the share,
+   and kept inside the box.
+The quad it returns is the parallelogram of that band along the box, in image coordinates, so that
+`crop_quad` straightens it. Level text (|skew| < MIN_SKEW, or a drift under MIN_DRIFT) and boxes under
+MIN_ASPECT heights wide are returned unchanged: well-cut boxes are read as before, and a level box is not
+narrowed either (on a short or sparse line the run with the most ink can be a neighbour's).
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from models.geometry import crop_quad
+from models.types import as_quad
+
+MAX_SKEW = 8.0          # degrees searched either way
+SKEW_STEP = 0.5         # degrees
+MIN_SKEW = 1.0          # below this the text counts as level
+MIN_DRIFT = 0.5         # a skew is taken only where it moves the ink this share of the band's height
+MIN_ASPECT = 2.0        # boxes narrower than this many heights (a number, a colon) are left alone
+ROW_SHARE = 0.1         # rows above this share of the peak row's ink belong to a band
+BAND_GROW = 0.15        # the band widened by this share of its height on each side
+WORK_HEIGHT = 96        # boxes taller than this are analysed scaled down to it
+MIN_INK = 0.005         # a box with less ink than this share is left alone
+
+
+def _ink_mask(crop: np.ndarray) -> np.ndarray:
+    gray = crop if crop.ndim == 2 else cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
+    if gray.dtype != np.uint8:
+        raise ValueError(f"fit_line_quad needs a uint8 image, got {gray.dtype}")
+    _, mask = cv2.threshold(gray, 0, 1, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    if 2 * int(mask.sum()) > mask.size:          # light text on a dark background: the light is the ink
+        mask = 1 - mask
+    return mask
+
+
+def _best_shear(ys: np.ndarray, xs: np.ndarray, cx: float, height: int) -> tuple[float, np.ndarray, int]:
+    """(angle in degrees, row profile at that shear, the profile's row offset) for ink pixels (ys, xs)."""
+    best = None
+    span = int(np.ceil(abs(np.tan(np.radians(MAX_SKEW))) * cx)) + 1
+    for angle in np.arange(-MAX_SKEW, MAX_SKEW + 1e-9, SKEW_STEP):
+        rows = np.floor(ys - (xs - cx) * np.tan(np.radians(angle))).astype(np.int64) + span
+        profile = np.bincount(rows, minlength=height + 2 * span)
+        score = float(np.dot(profile, profile))
+        # level text wins ties: a shear must sharpen the profile by a margin to be taken
+        if best is None or score > best[0] * (1.0 + 1e-3) or (angle == 0.0 and score >= best[0] * (1 - 1e-3)):
+            best = (score, float(angle), profile)
+    return best[1], best[2], span
+
+
+def _main_band(profile: np.ndarray) -> tuple[int, int]:
+    """Rows [r0, r1) of the run above ROW_SHARE of the peak that holds the most ink."""
+    smooth = np.convolve(profile.astype(np.float64), np.ones(3) / 3.0, mode="same")
+    on = smooth > ROW_SHARE * smooth.max()
+    edges = np.flatnonzero(np.diff(np.r_[0, on.astype(np.int8), 0]))
+    starts, ends = edges[::2], edges[1::2]
+    mass = [smooth[a:b].sum() for a, b in zip(starts, ends)]
+    k = int(np.argmax(mass))
+    return int(starts[k]), int(ends[k])
+
+
+def fit_line_quad(image: np.ndarray, quad) -> np.ndarray:
+    """The quad of the main text line inside `quad` (see the module doc), float32 (4, 2), corner order kept;
+    `quad` itself when the box is already fit or holds (almost) no ink."""
+    q = as_quad(quad).astype(np.float32)
+    w = float(np.hypot(*(q[1] - q[0])) + np.hypot(*(q[2] - q[3]))) / 2
+    h = float(np.hypot(*(q[3] - q[0])) + np.hypot(*(q[2] - q[1]))) / 2
+    if w < MIN_ASPECT * h or h < 4:
+        return q
+    work_h = int(min(round(h), WORK_HEIGHT))
+    crop = crop_quad(image, q, height=work_h)
+    mask = _ink_mask(crop)
+    ch, cw = mask.shape
+    ys, xs = np.nonzero(mask)
+    if len(ys) < MIN_INK * mask.size:
+        return q
+    cx = (cw - 1) / 2.0
+    angle, profile, span = _best_shear(ys.astype(np.float64), xs.astype(np.float64), cx, ch)
+    if abs(angle) < MIN_SKEW:
+        return q
+    r0, r1 = _main_band(profile)
+    if abs(np.tan(np.radians(angle))) * cw < MIN_DRIFT * (r1 - r0):
+        # a short word: its skew moves the ink less than MIN_DRIFT of its height end to end, so it is
+        # neither measurable nor worth a shear (a word of three letters "found" 5 degrees)
+        return q
+    grow = BAND_GROW * (r1 - r0)
+    # band rows at the centre column, never outside the box: the fit only narrows it
+    top, bottom = max(r0 - span - grow, 0.0), min(r1 - span + grow, float(ch))
+    t = np.tan(np.radians(angle))
+    corners = np.array([[0.0, top - cx * t], [cw, top + (cw - cx) * t],
+                        [cw, bottom + (cw - cx) * t], [0.0, bottom - cx * t]], np.float32)
+    # back to the image: the inverse of crop_quad's map (pixel-corner coordinates, shifted as there)
+    dst = np.array([[0, 0], [cw, 0], [cw, ch], [0, ch]], np.float32)
+    inv = cv2.getPerspectiveTransform(dst - 0.5, q - 0.5)
+    out = cv2.perspectiveTransform(corners[None] - 0.5, inv)[0] + 0.5
+    return out.astype(np.float32)
