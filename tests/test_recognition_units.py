@@ -237,3 +237,20 @@ def test_space_rescue_never_pads_the_ends_or_doubles_a_space(charset):
     # beyond a crop's length nothing counts: the gap at t=2 has no character after it within the length, so "a" alone
     assert ctc_greedy(_logits_of(charset, ends[:2] + [lean, {b: 0.9, 0: 0.1}]), torch.tensor([3]), charset,
                       0.3)[0][0] == "a"
+
+
+def test_a_cached_held_out_set_is_rendered_again_when_the_generator_draws_other_texts(tmp_path, capsys):
+    from models.recognition.eval_sets import EVAL_SCRIPTS, synthetic_eval_pool
+    from models.recognition.sources import CropPool
+
+    first = synthetic_eval_pool(4, tmp_path)
+    path = tmp_path / "eval_auto_4.npz"
+    assert len(first) == 4 * len(EVAL_SCRIPTS) and path.exists()
+    again = synthetic_eval_pool(4, tmp_path)                    # what the generator draws now: the cache serves
+    assert again.texts == first.texts and "rendering it again" not in capsys.readouterr().err
+    stale = CropPool(first.strip, first.offsets, list(first.texts), list(first.scripts))
+    stale.texts[4] = "an older generator's word"               # the first Latin crop of a set cached long ago
+    stale.save(path)
+    fresh = synthetic_eval_pool(4, tmp_path)
+    assert fresh.texts == first.texts and "rendering it again" in capsys.readouterr().err
+    assert CropPool.load(path).texts == first.texts             # and the cache holds the set of now
