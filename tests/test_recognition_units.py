@@ -239,7 +239,9 @@ def test_space_rescue_never_pads_the_ends_or_doubles_a_space(charset):
                       0.3)[0][0] == "a"
 
 
-def test_a_cached_held_out_set_is_rendered_again_when_the_generator_draws_other_texts(tmp_path, capsys):
+def test_a_cached_held_out_set_is_rendered_again_when_the_generator_draws_other_texts(tmp_path, capsys,
+                                                                                      monkeypatch):
+    from models.recognition import eval_sets
     from models.recognition.eval_sets import EVAL_SCRIPTS, synthetic_eval_pool
     from models.recognition.sources import CropPool
 
@@ -254,3 +256,10 @@ def test_a_cached_held_out_set_is_rendered_again_when_the_generator_draws_other_
     fresh = synthetic_eval_pool(4, tmp_path)
     assert fresh.texts == first.texts and "rendering it again" in capsys.readouterr().err
     assert CropPool.load(path).texts == first.texts             # and the cache holds the set of now
+    # a machine without the held-out faces (the GPU machine carries the set, not the fonts) uses the cache
+    def no_faces(*_args):
+        raise ValueError("a FontSet needs at least one font")
+    monkeypatch.setattr(eval_sets, "script_source", no_faces)
+    stale.save(path)
+    assert synthetic_eval_pool(4, tmp_path).texts == stale.texts
+    assert "using the cached set" in capsys.readouterr().err
