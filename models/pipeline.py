@@ -1,7 +1,8 @@
 """The OCR pipeline: a short sequence of calls, each stage an object you can replace.
 
     detect (chars, words, lines, orientation) -> [given boxes: each fit to its skewed line (models.linefit)]
-    -> script id per word -> recognizer per script
+    -> script id per word -> recognizer per script (a page whose boxes are given lines, Page.meta[GIVEN_LINES],
+       is read with the line decoding)
     -> a word read with a space in it split there (models.wordsplit)
     -> post-OCR stages (clustering, entities, templates), each `Page -> Page`
 
@@ -25,7 +26,7 @@ import numpy as np
 
 from models.geometry import crop_quad
 from models.linefit import fit_line_quad
-from models.types import Page
+from models.types import GIVEN_LINES, Page
 from models.wordsplit import split_at_spaces
 
 
@@ -115,7 +116,7 @@ class Pipeline:
                 by_model.setdefault(key, []).append(i)
         for key, idx in by_model.items():
             crops = crops_for(self.recognizers[key])
-            results = self.recognizers[key].recognize([crops[i] for i in idx])
+            results = self.recognizers[key].recognize([crops[i] for i in idx], lines=bool(page.meta.get(GIVEN_LINES)))
             for i, (text, conf) in zip(idx, results):
                 page.words[i].text, page.words[i].conf = text, float(conf)
         if self.split_words:

@@ -84,6 +84,11 @@ class Entity:
     valid: bool | None = None           # checksum / format validation, where one exists
 
 
+# Page.meta key set by a detector whose boxes are given lines (a benchmark's GT lines): the readers read each
+# box as a line (spaces inside it kept), and the clusterer keeps the given lines instead of grouping words
+GIVEN_LINES = "given_lines"
+
+
 @dataclass
 class Page:
     """A page of text, ground truth or prediction: words in reading order plus structure."""

@@ -213,3 +213,45 @@ def test_gt_boxes_mode_feeds_the_gt_quads_to_the_readers(dataset, monkeypatch, c
     m = out["datasets"]["tiny"]
     assert out["engine"] == "lakeocr+gt-boxes" and out["model_versions"] == {"recognizer": "r1"}
     assert m["det"]["hmean"] == 1.0 and m["e2e"]["tp"] == 2 and m["rec"]["n_pairs"] == 12
+
+
+def test_gt_boxes_mode_keeps_given_lines_and_reads_them_as_lines(tmp_path, monkeypatch, capsys):
+    """A line-granular dataset (SROIE-like: "TOTAL" and "12.50" given as two lines on one row): each GT line is
+    read with the line decoding (spaces inside kept), and the clusterer keeps the given lines instead of
+    grouping the row into one line, so every GT line is matched."""
+    import models.zoo
+    from models.pipeline import Pipeline
+    from models.postocr.cluster import Clusterer
+
+    img, gt = render_page(3)
+    line_words = [[0, 1], [2], [3], [4, 5]]        # "INVOICE 2024" | "TOTAL" | "12.50" | "THANK YOU"
+    d = {"image": "p0.png", "width": gt.width, "height": gt.height, "granularity": "line", "words": [],
+         "lines": []}
+    for ids in line_words:
+        boxes = np.array([gt.words[i].quad for i in ids]).reshape(-1, 2)
+        x0, y0 = boxes.min(0)
+        x1, y1 = boxes.max(0)
+        d["lines"].append({"text": " ".join(gt.words[i].text for i in ids),
+                           "quad": box_to_quad(x0, y0, x1, y1).tolist(), "word_ids": []})
+    root = tmp_path / "lines"
+    (root / "images").mkdir(parents=True)
+    (root / "gt").mkdir()
+    cv2.imwrite(str(root / "images" / "p0.png"), img)
+    (root / "gt" / "p0.json").write_text(json.dumps(d))
+    texts = iter([ln["text"] for ln in d["lines"]])
+    seen = []
+
+    class Reader:
+        version = "r1"
+
+        def recognize(self, crops, lines=False):
+            seen.append(lines)
+            return [(next(texts), 0.9) for _ in crops]
+
+    monkeypatch.setattr(models.zoo, "load_pipeline",
+                        lambda **kw: Pipeline(detector=kw["detector"], recognizers={"*": Reader()},
+                                              stages=[Clusterer()], versions={"recognizer": "r1"}))
+    assert cli.main(["evaluate", str(root), "--engine", "lakeocr", "--gt-boxes", "--json", "--no-mlflow"]) == 0
+    m = json.loads(capsys.readouterr().out)["datasets"]["lines"]
+    assert seen == [True]
+    assert m["det"]["n_pred"] == 4 and m["det"]["hmean"] == 1.0 and m["e2e"]["tp"] == 4

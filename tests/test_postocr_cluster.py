@@ -210,3 +210,19 @@ def test_sideways_stamp_is_not_a_value():
     page.words.append(Word(quad=box_to_quad(140, 60, 162, 166), text="83635935"))      # printed sideways
     assert pairs(Clusterer()(page)) == []
     assert pairs(Clusterer()(upright)) == [("Total:", "83635935")]
+
+
+def test_given_lines_are_kept_and_incomplete_ones_are_regrouped():
+    from models.types import GIVEN_LINES, Line
+    items = [("Amount due 12.50", 20, 40), ("Paid by card", 20, 80)]
+    grouped = line_texts(Clusterer()(make_page(items)))
+    assert grouped == ["Amount due 12.50", "Paid by card"]
+    page = make_page(items)           # given: "Amount due" and "12.50" as two lines of one row
+    page.lines = [Line(quad=page.words[0].quad, word_ids=[0, 1]), Line(quad=page.words[2].quad, word_ids=[2]),
+                  Line(quad=page.words[3].quad, word_ids=[3, 4, 5])]
+    page.meta[GIVEN_LINES] = True
+    assert sorted(line_texts(Clusterer()(page))) == sorted(["Amount due", "12.50", "Paid by card"])
+    page = make_page(items)           # given lines that miss a word are not a grouping: the words are grouped
+    page.lines = [Line(quad=page.words[0].quad, word_ids=[0, 1])]
+    page.meta[GIVEN_LINES] = True
+    assert line_texts(Clusterer()(page)) == grouped

@@ -11,7 +11,7 @@ import numpy as np
 
 from models.gtio import load_page
 from models.pipeline import Pipeline
-from models.types import Line, Page, Word
+from models.types import GIVEN_LINES, Line, Page, Word
 
 
 class LakeOcrEngine:
@@ -47,13 +47,17 @@ class GivenBoxes:
         if self.page is None or len(images) != 1:
             raise ValueError("GivenBoxes needs its GT page set, and one image per call")
         gt = self.page
+        meta = {}
         if gt.meta.get("granularity") == "line" and gt.lines:     # one word per GT line, each its own line
             words = [Word(quad=ln.quad.copy(), line_id=i) for i, ln in enumerate(gt.lines)]
             lines = [Line(quad=w.quad.copy(), word_ids=[i]) for i, w in enumerate(words)]
+            # the boxes are lines: read them as lines, and the clusterer keeps them (a key and its value
+            # given as two lines on one row stay two lines)
+            meta[GIVEN_LINES] = True
         else:
             words = [Word(quad=w.quad.copy(), line_id=w.line_id) for w in gt.words]
             lines = [Line(quad=ln.quad.copy(), word_ids=list(ln.word_ids)) for ln in gt.lines]
-        return [Page(width=gt.width, height=gt.height, words=words, lines=lines)]
+        return [Page(width=gt.width, height=gt.height, words=words, lines=lines, meta=meta)]
 
 
 def gt_boxes_engine(weights_dir: str | Path | None = None, device: str = "cpu") -> tuple[LakeOcrEngine, GivenBoxes]:

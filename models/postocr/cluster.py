@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from models.geometry import quad_angle, union_quad
-from models.types import Block, Line, Page
+from models.types import GIVEN_LINES, Block, Line, Page
 from models.unionfind import DisjointSets
 
 
@@ -632,17 +632,29 @@ def _continues_cell(columns: dict[int, list[list[int]]], hits: dict[int, int], s
     return True
 
 
+def _given_lines(page: Page) -> list[list[int]] | None:
+    """The page's own lines when a detector gave them (page.meta[GIVEN_LINES]) and they hold every word once,
+    else None (the words are grouped)."""
+    if not page.meta.get(GIVEN_LINES):
+        return None
+    lines = [list(ln.word_ids) for ln in page.lines if ln.word_ids]
+    ids = sorted(i for ln in lines for i in ln)
+    return lines if ids == list(range(len(page.words))) else None
+
+
 @dataclass
 class Clusterer:
     """Stage: fills line_id/block_id of words, page.lines and page.blocks (in reading order),
-    page.links (key head word, value head word) and page.meta["reading_order"] / ["kv_pairs"]."""
+    page.links (key head word, value head word) and page.meta["reading_order"] / ["kv_pairs"]. Words are
+    grouped into lines (`group_lines`), except on a page whose lines were given (GIVEN_LINES), which keeps
+    them."""
     config: ClusterConfig = ClusterConfig()
 
     def __call__(self, page: Page) -> Page:
         ang, boxes, heights = page_frame(page)
         if not page.words:
             return page
-        lines = group_lines(boxes, heights, self.config, [w.text for w in page.words])
+        lines = _given_lines(page) or group_lines(boxes, heights, self.config, [w.text for w in page.words])
         lb = np.stack([_union(boxes, ln) for ln in lines])
         lh = np.array([float(np.median(heights[ln])) for ln in lines])
         blocks = group_blocks(lb, lh, self.config, [len(ln) for ln in lines])
