@@ -8,6 +8,7 @@
                                                   [--tesseract-all] [--tesseract-boxes both] [--no-fit]
     .venv/bin/python bench/bench_recognizer.py symbols                   # symbol words, rare symbols, `&`
     .venv/bin/python bench/bench_recognizer.py printed --per-script 300  # receipt printers' dot bitmaps
+    ... [--reread]    # any of them with the predictor's reread of doubtful crops (RecognitionPredictor.set_reread)
 
 Speed is reported as wall crops/s AND crops per CPU-second (process time): on a shared machine the second
 is the honest single-core figure. Peak memory = ru_maxrss of a fresh subprocess per precision.
@@ -45,6 +46,15 @@ CACHE = ROOT / ".cache" / "recognizer"
 BENCHDATA = ROOT.parent / "shared" / "benchdata"
 
 
+def predictor(args, batch_size: int | None = None) -> RecognitionPredictor:
+    """The predictor under test; `--reread` turns on its reread of doubtful crops (REREAD_SCALES)."""
+    pred = RecognitionPredictor.from_weights(args.name, args.weights_dir, args.device, args.precision,
+                                             batch_size=batch_size)
+    if args.reread:
+        pred.set_reread()
+    return pred
+
+
 def held_out(per_script: int):
     from models.recognition.eval_sets import synthetic_eval_pool
     return synthetic_eval_pool(per_script, CACHE)
@@ -55,8 +65,7 @@ def speed_one(args) -> dict:
     torch.set_num_threads(args.threads)
     pool = held_out(args.per_script)
     crops = [pool.image(i % len(pool)) for i in range(args.n)]
-    pred = RecognitionPredictor.from_weights(args.name, args.weights_dir, args.device, args.precision,
-                                             batch_size=args.batch_size)
+    pred = predictor(args, batch_size=args.batch_size)
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     pred.recognize(crops[: pred.batch_size])                                    # warm-up
     best_wall = best_cpu = float("inf")
@@ -66,7 +75,7 @@ def speed_one(args) -> dict:
         best_wall, best_cpu = min(best_wall, time.perf_counter() - w0), min(best_cpu, time.process_time() - c0)
     texts = [t for t, _ in pred.recognize([pool.image(i) for i in range(len(pool))])]
     acc = scores_by_script(texts, pool.texts, pool.scripts)
-    return {"precision": pred.precision, "crops": args.n, "threads": args.threads,
+    return {"precision": pred.precision, "reread": list(pred.reread), "crops": args.n, "threads": args.threads,
             "crops_per_s_wall": args.n / best_wall, "crops_per_cpu_s": args.n / best_cpu,
             "mean_width_px": float(np.mean([c.shape[1] for c in crops])),
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -82,7 +91,7 @@ def speed(args) -> dict:
     for p in precisions:
         cmd = [sys.executable, __file__, "_speed_one", "--precision", p, "--n", str(args.n), "--repeat",
                str(args.repeat), "--threads", str(args.threads), "--name", args.name, "--weights-dir",
-               str(args.weights_dir), "--per-script", str(args.per_script)] + (
+               str(args.weights_dir), "--per-script", str(args.per_script)] + ["--reread"] * args.reread + (
                ["--batch-size", str(args.batch_size)] if args.batch_size else [])
         res = subprocess.run(cmd, capture_output=True, text=True, check=True)
         out[p] = json.loads(res.stdout.strip().splitlines()[-1])
@@ -93,7 +102,7 @@ def speed(args) -> dict:
 def synth(args) -> dict:
     torch.set_num_threads(args.threads)
     pool = held_out(args.per_script)
-    pred = RecognitionPredictor.from_weights(args.name, args.weights_dir, args.device, args.precision)
+    pred = predictor(args)
     texts = [t for t, _ in pred.recognize([pool.image(i) for i in range(len(pool))])]
     errors = [(t, p) for t, p in zip(pool.texts, texts) if t != p][:15]
     return {"precision": pred.precision, "scores": scores_by_script(texts, pool.texts, pool.scripts),
@@ -108,7 +117,7 @@ def printed(args) -> dict:
 
     torch.set_num_threads(args.threads)
     pool = printed_eval_pool(args.per_script, CACHE)
-    pred = RecognitionPredictor.from_weights(args.name, args.weights_dir, args.device, args.precision)
+    pred = predictor(args)
     texts = [""] * len(pool)
     for lines in (False, True):
         idx = [i for i, t in enumerate(pool.texts) if (" " in t) == lines]
@@ -138,7 +147,7 @@ def symbols(args, words: int = 200, pairs: int = 100, seed: int = 4242) -> dict:
             continue
         crops.append(crop.image)
         texts.append(text)
-    pred = RecognitionPredictor.from_weights(args.name, args.weights_dir, args.device, args.precision)
+    pred = predictor(args)
     out = [t for t, _ in pred.recognize(crops)]
     amp = [o for o, t in zip(out, texts) if "&" in t]
     return {"version": pred.version, "symbol_words": float(np.mean([o == t for o, t in zip(out[:words], texts)])),
@@ -173,7 +182,7 @@ def real(args) -> dict:
     from models.linefit import fit_line_quad
 
     torch.set_num_threads(args.threads)
-    pred = RecognitionPredictor.from_weights(args.name, args.weights_dir, args.device, args.precision)
+    pred = predictor(args)
     out = {}
     for dataset, unit in (("funsd", "words"), ("sroie", "lines")):
         images, boxes, gts = {}, [], []
@@ -225,6 +234,8 @@ def main(argv=None) -> int:
     p.add_argument("--tesseract-boxes", choices=("gt", "ours", "both"), default="gt",
                    help="real: Tesseract reads the GT boxes, the boxes we read (fit), or both")
     p.add_argument("--no-fit", action="store_true", help="real: read the GT boxes as they are (no models.linefit)")
+    p.add_argument("--reread", action="store_true",
+                   help="read doubtful crops again, stretched (RecognitionPredictor.set_reread); every subcommand")
     p.add_argument("--out", type=Path)
     args = p.parse_args(argv)
     result = {"speed": speed, "synth": synth, "real": real, "symbols": symbols, "printed": printed,

@@ -27,14 +27,16 @@ DEFAULT_DATASETS = [BENCHDATA / "funsd", BENCHDATA / "sroie"]
 ENGINES: dict[str, list[str]] = {
     "lakeocr": ["--engine", "lakeocr"],
     "lakeocr+gt-boxes": ["--engine", "lakeocr", "--gt-boxes"],   # readers alone, on the GT boxes
+    "lakeocr+reread": ["--engine", "lakeocr", "--reread"],        # doubtful crops read again, stretched
+    "lakeocr+gt-boxes+reread": ["--engine", "lakeocr", "--gt-boxes", "--reread"],
     "tesseract-eng": ["--engine", "tesseract", "--lang", "eng"],
     "tesseract-kor+eng": ["--engine", "tesseract", "--lang", "kor+eng"],
     "tesseract-eng-psm11": ["--engine", "tesseract", "--lang", "eng", "--psm", "11"],   # sparse text
     "tesseract-eng+postocr": ["--engine", "tesseract", "--lang", "eng", "--postocr"],   # + our post-OCR
     "rapidocr": ["--engine", "rapidocr"],
 }
-DEFAULT_ENGINES = ["lakeocr", "lakeocr+gt-boxes", "tesseract-eng", "tesseract-kor+eng", "tesseract-eng-psm11", "tesseract-eng+postocr",
-                   "rapidocr"]
+DEFAULT_ENGINES = ["lakeocr", "lakeocr+gt-boxes", "lakeocr+reread", "lakeocr+gt-boxes+reread", "tesseract-eng",
+                   "tesseract-kor+eng", "tesseract-eng-psm11", "tesseract-eng+postocr", "rapidocr"]
 SYNTH_DIR = ROOT / "runs" / "bench_synth"          # gitignored; re-rendered from the seeds below
 SYNTH_SETS = {"synth_ko": ("ko", 90001), "synth_mixed": ("mixed", 90002)}   # name -> (lang, seed)
 

@@ -41,6 +41,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=1, help="CPU threads for the engine (torch / ORT / OMP)")
     parser.add_argument("--weights-dir", type=Path, default=None, help="lakeocr weights (default models/weights)")
     parser.add_argument("--device", default="cpu", help="lakeocr torch device (cpu, cuda)")
+    parser.add_argument("--reread", action="store_true",
+                        help="lakeocr: read doubtful crops again, stretched (slower, more accurate on receipts)")
     parser.add_argument("--iou", type=float, default=0.5)
     parser.add_argument("--casefold", choices=("auto", "yes", "no"), default="auto")
     parser.add_argument("--limit", type=int, default=None, help="first N pages of each dataset")
@@ -64,7 +66,8 @@ def _make_engine(args):
     if args.engine == "lakeocr":
         import torch
         torch.set_num_threads(args.threads)
-        kwargs = {"device": args.device, **({"weights_dir": args.weights_dir} if args.weights_dir else {})}
+        kwargs = {"device": args.device, "reread": args.reread,
+                  **({"weights_dir": args.weights_dir} if args.weights_dir else {})}
         if args.gt_boxes:
             from models.peers.lakeocr import gt_boxes_engine, gt_boxes_predict
             engine, boxes = gt_boxes_engine(**kwargs)

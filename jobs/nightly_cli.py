@@ -37,6 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     o.add_argument("--device", default="auto", help="auto | cpu | cuda (the task's GPU)")
     o.add_argument("--precision", default="auto", help="auto (fp16 on GPU) | fp32 | bf16 | int8 (CPU)")
     o.add_argument("--batch-pages", type=int, default=8, help="pages per pipeline call (raise on GPU)")
+    o.add_argument("--reread", action="store_true",
+                   help="read doubtful crops again, stretched (slower, more accurate on receipts)")
     o.add_argument("--max-pixels", type=int, default=40_000_000)
     o.add_argument("--max-pages", type=int, default=200)
     o.add_argument("--pdf-dpi", type=float, default=150.0)
@@ -77,12 +79,14 @@ def run(args) -> int:
         progress_every_s=args.progress_every, retry_errors=args.retry_errors,
         ocr=OcrConfig(limits=DecodeLimits(max_pixels=args.max_pixels, max_pages=args.max_pages,
                                           pdf_dpi=args.pdf_dpi),
-                      batch_pages=args.batch_pages, device=args.device, precision=args.precision))
+                      batch_pages=args.batch_pages, device=args.device, precision=args.precision,
+                      reread=args.reread))
     mlflow.set_tracking_uri(tracking_uri())
     registry.use_experiment(registry.mlflow_client(), "lakeocr-nightly")
     with mlflow.start_run(run_name=f"nightly-{config.run_date or dt.date.today()}") as mlrun:
         summary = run_nightly(spark, config, source, mlflow_run_id=mlrun.info.run_id)
         mlflow.log_params({"model_name": ref.name, "model_version": ref.version, "source": args.source,
+                           "precision": args.precision, "reread": args.reread,
                            "lake": args.lake, "run_id": summary.run_id})
         mlflow.log_metrics({"n_docs": summary.n_docs, "n_pages": summary.n_pages, "n_errors": summary.n_errors,
                             "n_skipped": summary.n_skipped, "duration_s": summary.duration_s,

@@ -21,6 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--no-postocr", action="store_true", help="skip the post-OCR stages")
+    parser.add_argument("--reread", action="store_true",
+                        help="read doubtful crops again, stretched (slower, more accurate on receipts)")
     parser.add_argument("--draw", action="store_true", help="also write <stem>.png with the word boxes drawn")
 
 
@@ -56,7 +58,8 @@ def run(args) -> int:
     images = list_images(args.paths)
     if not images:
         raise SystemExit("lakeocr ocr: no images found")
-    pipeline = load_pipeline(args.weights_dir or WEIGHTS_DIR, args.device, with_postocr=not args.no_postocr)
+    pipeline = load_pipeline(args.weights_dir or WEIGHTS_DIR, args.device, with_postocr=not args.no_postocr,
+                             reread=args.reread)
     args.out.mkdir(parents=True, exist_ok=True)
     failed = 0
     for path in images:

@@ -21,11 +21,12 @@ def _exists(name: str, weights_dir: Path) -> bool:
 
 
 def load_pipeline(weights_dir: str | Path = WEIGHTS_DIR, device: str = "cpu", with_postocr: bool = True,
-                  detector=None, precision: str = "auto") -> Pipeline:
+                  detector=None, precision: str = "auto", reread: bool = False) -> Pipeline:
     """The shipped pipeline; `detector` replaces the shipped detector (e.g. GT boxes for an evaluation of the
     readers alone, models/peers/lakeocr.py). `precision` (models.precision) goes to every predictor; "int8"
     quantises the recognizers and leaves the convolutional detector and script id on "auto"; each predictor
-    rejects a name it does not know (ValueError)."""
+    rejects a name it does not know (ValueError). `reread`: every recognizer reads its doubtful crops again,
+    stretched (RecognitionPredictor.set_reread: more accurate on receipts, up to 3x the reading time)."""
     conv_precision = "auto" if precision == "int8" else precision
     weights_dir = Path(weights_dir)
     if detector is None:
@@ -42,6 +43,8 @@ def load_pipeline(weights_dir: str | Path = WEIGHTS_DIR, device: str = "cpu", wi
         from models.recognition.predictor import RecognitionPredictor
         name = path.stem
         rec = RecognitionPredictor.from_weights(name, weights_dir, device, precision=precision)
+        if reread:
+            rec.set_reread()
         recognizers[name.split("_", 1)[1] if "_" in name else "*"] = rec
         versions[name] = rec.version
     stages = []

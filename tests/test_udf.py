@@ -159,6 +159,27 @@ def test_the_configured_precision_reaches_every_predictor_of_the_loaded_pipeline
         load_pipeline(device="cpu", precision="fp8", with_postocr=False)
 
 
+class _ZooSource(FakeSource):
+    def load(self, device, precision="auto"):
+        from models.zoo import load_pipeline
+        return load_pipeline(device=device, precision=precision, with_postocr=False)
+
+
+def test_the_configured_reread_reaches_every_recognizer_and_keys_the_cache():
+    from models.recognition.predictor import REREAD_SCALES
+    from models.zoo import load_pipeline
+
+    loaded = load_pipeline(device="cpu", with_postocr=False, reread=True)
+    assert loaded.recognizers and {r.reread for r in loaded.recognizers.values()} == {REREAD_SCALES}
+    ocr.clear_cache()
+    plain = cached_pipeline(_ZooSource(fake_ref("1")), OcrConfig(device="cpu"))
+    again = cached_pipeline(_ZooSource(fake_ref("1")), OcrConfig(device="cpu", reread=True))
+    assert again is not plain
+    assert {r.reread for r in plain.recognizers.values()} == {()}
+    assert {r.reread for r in again.recognizers.values()} == {REREAD_SCALES}
+    ocr.clear_cache()
+
+
 def test_iterator_form_maps_every_batch_and_reports_it():
     seen = []
     fn = ocr.ocr_partitions(FakeSource(fake_ref("1")), OcrConfig(device="cpu"), on_batch=seen.append)

@@ -60,6 +60,7 @@ class OcrConfig:
     device: str = "auto"            # auto | cpu | cuda | cuda:N
     precision: str = "auto"         # every predictor's precision: auto | fp32 | bf16 | fp16 | int8 (models.precision)
     torch_threads: int = 1          # per Python worker; Spark runs one worker per task slot
+    reread: bool = False            # recognizers read doubtful crops again (RecognitionPredictor.set_reread)
 
     def __post_init__(self) -> None:
         if self.batch_pages < 1 or self.torch_threads < 1:
@@ -79,12 +80,15 @@ def cached_pipeline(source: PipelineSource, config: OcrConfig):
     import torch
 
     device = pick_device(config.device)
-    key = (source.ref.key, device, config.precision)
+    key = (source.ref.key, device, config.precision, config.reread)
     if key in _CACHE:
         _CACHE.move_to_end(key)
         return _CACHE[key]
     torch.set_num_threads(config.torch_threads)
     pipeline = source.load(device, config.precision)
+    if config.reread:
+        for rec in pipeline.recognizers.values():
+            rec.set_reread()
     _CACHE[key] = pipeline
     while len(_CACHE) > MAX_CACHED_PIPELINES:
         _CACHE.popitem(last=False)

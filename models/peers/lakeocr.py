@@ -22,9 +22,10 @@ class LakeOcrEngine:
         self.version = ",".join(f"{k}={v}" for k, v in sorted(pipeline.versions.items())) or "unversioned"
 
     @classmethod
-    def from_zoo(cls, weights_dir: str | Path | None = None, device: str = "cpu", **_ignored) -> "LakeOcrEngine":
+    def from_zoo(cls, weights_dir: str | Path | None = None, device: str = "cpu", reread: bool = False,
+                 **_ignored) -> "LakeOcrEngine":
         from models.zoo import load_pipeline
-        kwargs = {"device": device}
+        kwargs = {"device": device, "reread": reread}
         if weights_dir is not None:
             kwargs["weights_dir"] = weights_dir
         try:
@@ -60,11 +61,12 @@ class GivenBoxes:
         return [Page(width=gt.width, height=gt.height, words=words, lines=lines, meta=meta)]
 
 
-def gt_boxes_engine(weights_dir: str | Path | None = None, device: str = "cpu") -> tuple[LakeOcrEngine, GivenBoxes]:
+def gt_boxes_engine(weights_dir: str | Path | None = None, device: str = "cpu",
+                    reread: bool = False) -> tuple[LakeOcrEngine, GivenBoxes]:
     """The shipped readers behind GT boxes: (engine, its GivenBoxes detector to feed GT pages to)."""
     from models.zoo import load_pipeline
     boxes = GivenBoxes()
-    kwargs = {"device": device, "detector": boxes}
+    kwargs = {"device": device, "detector": boxes, "reread": reread}
     if weights_dir is not None:
         kwargs["weights_dir"] = weights_dir
     try:
