@@ -148,7 +148,7 @@ def bench_clustering(n: int, seed: int) -> None:
 
 
 def bench_templates(n: int, seed: int, e2e: bool = False, grid: list[str] | None = None,
-                    weights_dir: str | None = None) -> None:
+                    weights_dir: str | None = None, reread: bool = False) -> None:
     """Identification on template instances (each shipped spec in turn), false matches on synthetic pages
     of every other kind, and field exact match against the rendered values: the text read from GT words,
     or with `e2e` the shipped pipeline (models.zoo) reading the rendered image itself. `grid`
@@ -166,7 +166,8 @@ def bench_templates(n: int, seed: int, e2e: bool = False, grid: list[str] | None
     if e2e:
         from models.zoo import load_pipeline
         from models.weights import WEIGHTS_DIR
-        pipeline = load_pipeline(weights_dir or WEIGHTS_DIR, with_postocr=False)   # words + text; matching below
+        pipeline = load_pipeline(weights_dir or WEIGHTS_DIR, with_postocr=False,   # words + text; matching below
+                                 reread=reread)
 
         def read(img, gt):
             return pipeline.run([img])[0], pipeline.region_reader(img)
@@ -282,7 +283,8 @@ def receipt_gt(page) -> dict[str, str]:
     return out
 
 
-def bench_receipts(n: int, seed: int, e2e: bool = False, weights_dir: str | None = None) -> None:
+def bench_receipts(n: int, seed: int, e2e: bool = False, weights_dir: str | None = None,
+                   reread: bool = False) -> None:
     """The receipt stage (models.postocr.receipts.ReceiptFields) on synthetic receipts, a third each en / ko /
     mixed: share of receipts it fills, and exact match per key field (spaces collapsed) against
     `receipt_gt`; then the share of pages of every other kind it fills (invoices carry the same fields;
@@ -296,7 +298,7 @@ def bench_receipts(n: int, seed: int, e2e: bool = False, weights_dir: str | None
     if e2e:
         from models.weights import WEIGHTS_DIR
         from models.zoo import load_pipeline
-        pipeline = load_pipeline(weights_dir or WEIGHTS_DIR)
+        pipeline = load_pipeline(weights_dir or WEIGHTS_DIR, reread=reread)
     keys = ("company", "date", "address", "total")
     rng = np.random.default_rng(seed)
     filled: dict[str, list[int]] = {}
@@ -338,6 +340,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--e2e", action="store_true", help="templates, receipts: read the rendered images with the "
                         "shipped pipeline instead of using GT words")
     parser.add_argument("--weights-dir", help="--e2e: the pipeline's weights (default models/weights)")
+    parser.add_argument("--reread", action="store_true", help="--e2e: the recognizers reread doubtful crops")
     parser.add_argument("--match-set", action="append", metavar="FIELD=V1,V2",
                         help="templates: score a grid of MatchConfig values (repeatable)")
     parser.add_argument("--rules-only", action="store_true", help="entities without the learned tagger")
@@ -352,9 +355,10 @@ def main(argv: list[str] | None = None) -> int:
         bench_entities(args.pages, args.seed, use_tagger=not args.rules_only)
         bench_entities(args.pages, args.seed, noise=args.noise, use_tagger=not args.rules_only)
     if args.what in ("templates", "all"):
-        bench_templates(args.pages, args.seed, e2e=args.e2e, grid=args.match_set, weights_dir=args.weights_dir)
+        bench_templates(args.pages, args.seed, e2e=args.e2e, grid=args.match_set, weights_dir=args.weights_dir,
+                        reread=args.reread)
     if args.what in ("receipts", "all"):
-        bench_receipts(args.pages, args.seed, e2e=args.e2e, weights_dir=args.weights_dir)
+        bench_receipts(args.pages, args.seed, e2e=args.e2e, weights_dir=args.weights_dir, reread=args.reread)
     return 0
 
 
