@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -247,6 +248,7 @@ _KEY_WORDS = re.compile(
     re.IGNORECASE)
 
 
+@lru_cache(maxsize=1 << 16)       # pure, and asked of the same phrases many times per page (line grouping)
 def is_key_text(text: str) -> bool:
     """A label for sure: ends with a colon, or is (or ends with) a known key word, in English, Korean or
     both ("부서(Department)")."""
