@@ -79,6 +79,7 @@ def _left_mid(page: Page, ids: list[int]) -> np.ndarray:
 def anchor_candidates(page: Page, spec: TemplateSpec, cfg: MatchConfig) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """(anchor key, page point, template point) for every word run that reads like an anchor."""
     lines = [ln.word_ids for ln in page.lines] or [[i] for i in range(len(page.words))]
+    texts: dict[tuple[int, int, int], str] = {}       # (line, start, k) -> normalised run text, shared by anchors
     out = []
     for a in spec.anchors:
         target = _norm(a.text)
@@ -86,14 +87,18 @@ def anchor_candidates(page: Page, spec: TemplateSpec, cfg: MatchConfig) -> list[
             continue
         n = len(a.text.split())
         tpt = np.array([a.box[0], (a.box[1] + a.box[3]) / 2], np.float64)
-        for ln in lines:
+        for li, ln in enumerate(lines):
             for start in range(len(ln)):
                 for k in range(max(1, n - 1), n + 2):
                     run = ln[start:start + k]
                     if len(run) < k:
                         break
-                    text = _norm("".join(page.words[i].text for i in run))
-                    if text and fuzz.ratio(text, target) >= cfg.min_ratio:
+                    key = (li, start, k)
+                    if key not in texts:
+                        texts[key] = _norm("".join(page.words[i].text for i in run))
+                    text = texts[key]
+                    # score_cutoff: rapidfuzz returns 0 below it, and stops early (same test, faster)
+                    if text and fuzz.ratio(text, target, score_cutoff=cfg.min_ratio) >= cfg.min_ratio:
                         out.append((a.key, _left_mid(page, run), tpt))
     return out
 
