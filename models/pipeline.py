@@ -74,6 +74,12 @@ class Pipeline:
                                     # for boxes drawn upright around the text (given boxes), not the
                                     # detector's, which follow their characters already
 
+    def set_reread(self, on: bool = True) -> None:
+        """Every recognizer reads its doubtful crops again, stretched, or stops doing so
+        (models.recognition.predictor.RecognitionPredictor.set_reread)."""
+        for rec in self.recognizers.values():
+            rec.set_reread() if on else rec.set_reread(())
+
     def run(self, images: Sequence[np.ndarray]) -> list[Page]:
         pages = self.detector.detect(images)
         for image, page in zip(images, pages):

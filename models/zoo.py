@@ -43,8 +43,6 @@ def load_pipeline(weights_dir: str | Path = WEIGHTS_DIR, device: str = "cpu", wi
         from models.recognition.predictor import RecognitionPredictor
         name = path.stem
         rec = RecognitionPredictor.from_weights(name, weights_dir, device, precision=precision)
-        if reread:
-            rec.set_reread()
         recognizers[name.split("_", 1)[1] if "_" in name else "*"] = rec
         versions[name] = rec.version
     stages = []
@@ -54,5 +52,7 @@ def load_pipeline(weights_dir: str | Path = WEIGHTS_DIR, device: str = "cpu", wi
             stages = default_stages()
         except ModuleNotFoundError:
             stages = []
-    return Pipeline(detector=detector, script_id=script_id, recognizers=recognizers, stages=stages,
-                    versions=versions)
+    pipeline = Pipeline(detector=detector, script_id=script_id, recognizers=recognizers, stages=stages,
+                        versions=versions)
+    pipeline.set_reread(reread)
+    return pipeline

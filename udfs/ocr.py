@@ -87,8 +87,7 @@ def cached_pipeline(source: PipelineSource, config: OcrConfig):
     torch.set_num_threads(config.torch_threads)
     pipeline = source.load(device, config.precision)
     if config.reread:
-        for rec in pipeline.recognizers.values():
-            rec.set_reread()
+        pipeline.set_reread()
     _CACHE[key] = pipeline
     while len(_CACHE) > MAX_CACHED_PIPELINES:
         _CACHE.popitem(last=False)

@@ -9,8 +9,8 @@ bf16 support, else int8.
 """
 from __future__ import annotations
 
-from pathlib import Path
 from collections import Counter
+from pathlib import Path
 from typing import Sequence
 
 import cv2
@@ -37,8 +37,9 @@ def quantize_int8(model: torch.nn.Module) -> torch.nn.Module:
 
 # Reread (test-time augmentation): a crop read with confidence below REREAD_BELOW is read again stretched
 # horizontally by each of REREAD_SCALES, and the text most of the reads agree on wins (ties: the larger summed
-# confidence). Chosen on the dev pools, not on benchdata (docs/ARCHITECTURE.md, "Reread"): printed dot-bitmap
-# crops 0.661 -> 0.704, held-out crops 0.985 -> 0.988, at 1.7x (clean) to 3.1x (printed) the reading time.
+# confidence). Chosen on the dev pools, not on benchdata (docs/ARCHITECTURE.md, "Reread of doubtful
+# crops"): printed dot-bitmap crops 0.661 -> 0.704, held-out crops 0.985 -> 0.988; measured cost 2.6x the
+# reading time of the held-out crops, about 2.2x a real page's time.
 REREAD_SCALES = (0.9, 1.1, 1.2)
 REREAD_BELOW = 0.9
 
