@@ -67,6 +67,7 @@ def main(argv=None) -> int:
         if name not in fields:
             ap.error(f"{name} is not a DecodeConfig field ({', '.join(fields)})")
         cast = type(getattr(pred.decode_config, name))
+        cast = (lambda v: v.lower() in ("1", "true", "yes")) if cast is bool else cast
         grid.append([(name, cast(v)) for v in values.split(",")])
     base = pred.decode_config
     for combo in itertools.product(*grid) if grid else [()]:
@@ -74,7 +75,7 @@ def main(argv=None) -> int:
         s = evaluate_pages(pred.detect(images), gts)
         print(json.dumps({"precision": pred.precision, "max_side": pred.config.max_side, **dict(combo),
                           **{k: round(s[k], 4) for k in (
-            "word_hmean", "word_precision", "word_recall", "char_hmean", "line_hmean", "page_orientation_acc")}}),
+            "word_hmean", "word_precision", "word_recall", "char_hmean", "char_precision", "char_recall", "line_hmean", "page_orientation_acc")}}),
             flush=True)
     return 0
 
