@@ -170,6 +170,50 @@ def test_printer_share_reaches_the_fresh_crops(charset, monkeypatch):
     assert len(calls) >= 6 and batch["images"].shape[2] == 32      # every crop drawn was printed
 
 
+def test_remargin_draws_tight_or_wide_margins_and_keeps_the_ink():
+    from models.recognition.sources import TIGHT_MARGINS, WIDE_MARGINS, remargin
+    crop = np.zeros((32, 60), np.float32)
+    crop[6:26, 10:50] = 1.0                                  # ink from column 10 to 49, 10 px of paper each side
+    crop[:, 30] = 0.0
+    seen = {"tight": 0, "wide": 0}
+    for k in range(60):
+        out = remargin(crop, np.random.default_rng(k), max_width=1536)
+        cols = np.flatnonzero((out > 0.3).any(0))
+        left, right = cols[0], out.shape[1] - 1 - cols[-1]
+        assert out.shape[0] == 32 and (out[:, cols[0]:cols[-1] + 1] > 0.3).sum() >= 0.9 * (crop > 0.3).sum()
+        if max(left, right) <= round(32 * TIGHT_MARGINS[1]):
+            seen["tight"] += 1
+            assert out.shape[1] >= 40 - 2 * round(-32 * TIGHT_MARGINS[0])     # at most a pixel cut each side
+        else:
+            seen["wide"] += 1
+            assert round(32 * WIDE_MARGINS[0]) <= left <= round(32 * WIDE_MARGINS[1])
+            assert round(32 * WIDE_MARGINS[0]) <= right <= round(32 * WIDE_MARGINS[1])
+    assert seen["tight"] > 10 and seen["wide"] > 20
+    blank = np.zeros((32, 20), np.float32)
+    assert remargin(blank, np.random.default_rng(0), 1536) is blank                  # no ink: unchanged
+    assert remargin(crop, np.random.default_rng(1), max_width=45).shape[1] <= 60     # never past max_width
+
+
+def test_margin_banner_and_double_width_shares_reach_the_batches(charset, monkeypatch):
+    import models.recognition.sources as sources
+    import models.synth.crops as crops
+    from models.recognition.training import make_batches
+    for name in ("margin_p", "banner_p", "double_p"):
+        with pytest.raises(ValueError, match=name):
+            RecognizerTrainConfig(**{name: 1.5})
+    calls = {"remargin": 0, "banner": 0}
+    real_remargin, real_banner = sources.remargin, crops.banner
+    monkeypatch.setattr(sources, "remargin", lambda *a, **k: calls.__setitem__("remargin", calls["remargin"] + 1)
+                        or real_remargin(*a, **k))
+    monkeypatch.setattr(crops, "banner", lambda *a, **k: calls.__setitem__("banner", calls["banner"] + 1)
+                        or real_banner(*a, **k))
+    next(iter(make_batches(RecognizerTrainConfig(batch_size=6, seed=3, bf16=False), charset)))
+    assert calls == {"remargin": 0, "banner": 0}
+    cfg = RecognizerTrainConfig(batch_size=6, seed=3, bf16=False, margin_p=1.0, banner_p=1.0)
+    batch = next(iter(make_batches(cfg, charset)))
+    assert calls["remargin"] >= 6 and calls["banner"] >= 6 and batch["images"].shape[2] == 32
+
+
 def test_page_share_draws_labelled_words_and_lines_cut_from_rendered_pages(charset):
     from models.recognition.eval_sets import page_crop_source
     from models.recognition.sources import mixed_source

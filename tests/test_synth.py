@@ -155,6 +155,54 @@ def test_printer_bitmaps_are_dots_on_a_pitch_and_leave_other_crops_alone(fonts):
     assert not np.array_equal(printed.image, plain.image)
 
 
+def test_double_width_printing_doubles_the_dot_columns(fonts):
+    from models.synth.crops import printed_render
+    info = fonts.for_text("TOTAL 12.50")[0]
+    widths = {}
+    for double in (0.0, 1.0):
+        widths[double] = []
+        for k in range(6):
+            img = printed_render("TOTAL 12.50", info, np.random.default_rng(k), double_p=double)
+            cols = np.flatnonzero((img < 160).any(axis=0))
+            rows = np.flatnonzero((img < 160).any(axis=1))
+            widths[double].append((cols[-1] - cols[0] + 1) / (rows[-1] - rows[0] + 1))   # ink aspect ratio
+    # plain prints are condensed half the time; double-width ones are never, and twice as wide as upright
+    assert min(widths[1.0]) > 1.5 * np.median(widths[0.0])
+    # double_p = 0 draws nothing extra: the same crops as before the option existed
+    a = render_word_crop(np.random.default_rng(4), text="Receipt 12,000", print_p=1.0)
+    b = render_word_crop(np.random.default_rng(4), text="Receipt 12,000", print_p=1.0, double_p=0.0)
+    assert np.array_equal(a.image, b.image)
+
+
+def test_banners_reverse_the_text_out_of_a_dark_or_stippled_fill():
+    from models.recognition.data import CropSpec, normalize_crop
+    from models.synth.crops import banner
+    plain = render_word_crop(np.random.default_rng(1), text="TOTAL", degrade=False)
+    ink, paper = plain.image < 60, plain.image >= 252         # solid ink and clear paper (no anti-aliased edge)
+    solid = stippled = 0
+    for k in range(16):
+        out = banner(plain.image, np.random.default_rng(k))
+        assert out.shape == plain.image.shape and out.dtype == np.uint8
+        text, fill = out[ink].astype(float).mean(), out[paper].astype(float)
+        assert text > fill.mean() + 40                        # light text on a darker fill
+        if (np.minimum(fill, 255 - fill) < 8).mean() > 0.95:  # only black and white pixels: a halftone screen
+            stippled += 1
+            assert 0.15 < (fill < 8).mean() < 0.75
+        else:
+            solid += 1
+    assert solid and stippled
+    # what the recognizer is given: the light text is its ink on the solid fills (the polarity rule flips them)
+    reversed_ = banner(plain.image, np.random.default_rng(0))
+    if not (np.minimum(reversed_[paper], 255 - reversed_[paper]) < 8).all():
+        norm = normalize_crop(reversed_, CropSpec())
+        assert norm[ink].mean() > norm[paper].mean()
+    # banner_p = 0 draws nothing extra; 1 reverses every crop
+    a = render_word_crop(np.random.default_rng(2), text="Grand Total")
+    assert np.array_equal(a.image, render_word_crop(np.random.default_rng(2), text="Grand Total", banner_p=0.0).image)
+    b = render_word_crop(np.random.default_rng(2), text="Grand Total", banner_p=1.0)
+    assert b.text == "Grand Total" and np.median(b.image) < np.median(a.image)
+
+
 def test_random_syllable_words_reach_every_ksx1001_syllable_over_a_run():
     from models.synth.content import Content
     content = Content(np.random.default_rng(0))

@@ -41,31 +41,34 @@ def _case_variant(text: str, rng: np.random.Generator) -> str:
 
 
 def word_source(split: str = "train", degrade: bool = True, height: int = 32, line_fraction: float = 0.15,
-                engine: str = "auto", lowres_p: float = 0.0, loose_p: float = 0.0, print_p: float = 0.0) -> Source:
+                engine: str = "auto", lowres_p: float = 0.0, loose_p: float = 0.0, print_p: float = 0.0,
+                banner_p: float = 0.0, double_p: float = 0.0) -> Source:
     """Rendered word crops (and, with probability line_fraction, multi-word line crops) of a font split.
     `engine` = "synth" | "fallback" | "auto" (synth when importable). Latin text gets a case mix.
     `lowres_p`: the share of crops scanned at low resolution, bitonal or not (models.synth.crops.lowres_scan;
     synth engine only); `loose_p`: the share drawn with loose boxes (wide margins above and below the ink);
-    `print_p`: the share printed as a receipt printer's dot bitmap (models.synth.crops.printed_render)."""
+    `print_p`: the share printed as a receipt printer's dot bitmap (models.synth.crops.printed_render), of
+    which `double_p` in its double-width mode; `banner_p`: the share reversed out of a dark or stippled
+    banner (models.synth.crops.banner)."""
     use_synth = engine == "synth" or (engine == "auto" and synth_available())
     if use_synth:
         from models.synth.content import Content
         from models.synth.crops import _pick_script as synth_script, render_text_line_crop, render_word_crop, sample_text
         from models.synth.fonts import load_fonts
         fonts = load_fonts(split)
+        styles = dict(lowres_p=lowres_p, loose_p=loose_p, print_p=print_p, banner_p=banner_p, double_p=double_p)
 
         def source(rng):
             try:
                 if rng.random() < line_fraction:
                     c = render_text_line_crop(rng, height=height, fonts=fonts, degrade=degrade, words=(2, 5),
-                                              lowres_p=lowres_p, loose_p=loose_p, print_p=print_p)
+                                              **styles)
                     return c.image, c.text, c.script
                 script = synth_script(rng)
                 text = sample_text(Content(rng), script)
                 if script == "latin":
                     text = _case_variant(text, rng)
-                c = render_word_crop(rng, text=text, height=height, fonts=fonts, degrade=degrade, lowres_p=lowres_p,
-                                     loose_p=loose_p, print_p=print_p)
+                c = render_word_crop(rng, text=text, height=height, fonts=fonts, degrade=degrade, **styles)
             except ValueError:         # no font of the split covers this text: draw another
                 return source(rng)
             return c.image, c.text, c.script
@@ -150,17 +153,45 @@ def _bucketed(items: list, widths: list[int], batch_size: int, rng: np.random.Ge
     return [groups[i] for i in rng.permutation(len(groups))]
 
 
+TIGHT_MARGINS = (-0.03, 0.03)     # remargin: a tight box's left / right margin, in crop heights (< 0 cuts ink)
+WIDE_MARGINS = (0.2, 0.9)         # ... a wide box's
+TIGHT_SHARE = 0.4
+
+
+def remargin(crop: np.ndarray, rng: np.random.Generator, max_width: int, ink: float = 0.3) -> np.ndarray:
+    """A normalised crop (ink 1, paper 0) with its left and right margins drawn anew, each on its own: tight
+    (TIGHT_MARGINS: GT boxes cut at the ink, or a pixel into it) for TIGHT_SHARE of the crops, else wide
+    (WIDE_MARGINS: loose boxes, a word cut out of a line). A crop without ink, or one that would grow past
+    `max_width`, comes back as it is."""
+    cols = np.flatnonzero((crop > ink).any(0))
+    if not len(cols):
+        return crop
+    h = crop.shape[0]
+    lo, hi = TIGHT_MARGINS if rng.random() < TIGHT_SHARE else WIDE_MARGINS
+    left, right = (int(round(h * m)) for m in rng.uniform(lo, hi, 2))
+    a = cols[0] + max(0, -left)                 # the ink span, cut by a negative margin ...
+    b = cols[-1] + 1 - max(0, -right)
+    if b <= a or (b - a) + max(0, left) + max(0, right) > max_width:
+        return crop
+    paper = float(np.median(crop[:, [0, -1]]))  # ... padded by a positive one, in the background's tone
+    return np.pad(crop[:, a:b], ((0, 0), (max(0, left), max(0, right))), constant_values=paper)
+
+
 def labelled_batches(source: Source, charset: Charset, spec: CropSpec, batch_size: int, seed: int,
-                     bucket_factor: int = 8) -> Iterator[dict]:
+                     bucket_factor: int = 8, margin_p: float = 0.0) -> Iterator[dict]:
     """Endless labelled batches, width-bucketed over windows of batch_size * bucket_factor crops;
-    crops whose text the charset cannot encode are skipped."""
+    crops whose text the charset cannot encode are skipped. `margin_p`: the share of crops whose left and
+    right margins are drawn anew (`remargin`)."""
     rng = np.random.default_rng(seed)
     while True:
         items = []
         while len(items) < batch_size * bucket_factor:
             img, text, _ = source(rng)
             if text and charset.covers(text):
-                items.append((normalize_crop(img, spec), text))
+                crop = normalize_crop(img, spec)
+                if margin_p and rng.random() < margin_p:
+                    crop = remargin(crop, rng, spec.max_width)
+                items.append((crop, text))
         for group in _bucketed(items, [c.shape[1] for c, _ in items], batch_size, rng):
             images, widths = pad_batch([c for c, _ in group], spec.patch_width)
             targets, target_lengths = encode_targets([t for _, t in group], charset)

@@ -169,14 +169,17 @@ def _dot_kernel(pitch: int, rng: np.random.Generator) -> np.ndarray:
     return k
 
 
-def printed_render(text: str, font_info, rng: np.random.Generator, loose: bool = False) -> np.ndarray:
+def printed_render(text: str, font_info, rng: np.random.Generator, loose: bool = False,
+                   double_p: float = 0.0) -> np.ndarray:
     """`text` as a receipt printer prints it: rendered as a hard bitmap of PRINT_DOTS printer dots high
-    (condensed for half the crops), then each dot drawn as a square, disk or ring on a 3-6 px pitch, ink
+    (with `double_p` in the printer's double-width mode, else condensed for half the crops), then each dot drawn as a square, disk or ring on a 3-6 px pitch, ink
     at a random darkness; gray uint8, dark on light. The dot count sets the size, so any face serves."""
     dots = PRINT_DOTS["hangul" if script_of(text) == "hangul" else "latin"]
     size = max(6, int(round(rng.integers(dots[0], dots[1] + 1) / 0.72)))    # cap height ~0.72 of the size
     bitmap = _render(text, font_info.pil(size), rng, size, loose=loose, aliased=False) < 128
-    if rng.random() < 0.5:
+    if double_p and rng.random() < double_p:       # the printer's double-width mode (headers, totals)
+        bitmap = np.repeat(bitmap, 2, axis=1)
+    elif rng.random() < 0.5:
         h, w = bitmap.shape
         nw = max(1, int(round(w * rng.uniform(*PRINT_CONDENSED))))
         bitmap = cv2.resize(bitmap.astype(np.uint8), (nw, h), interpolation=cv2.INTER_NEAREST) > 0
@@ -189,27 +192,50 @@ def printed_render(text: str, font_info, rng: np.random.Generator, loose: bool =
     return (255 - 255 * rng.uniform(0.65, 1.0) * ink).astype(np.uint8)
 
 
+BANNER_SOLID = (0.45, 0.95)       # darkness of a solid banner (share of black)
+BANNER_DITHER = (0.3, 0.6)        # share of black of a halftone (stippled) gray banner
+BANNER_PITCH = (0.06, 0.12)       # its screen's period, in crop heights
+
+
+def banner(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The crop reversed out of a banner, as receipts print their headers: the text in the paper's tone on a
+    solid dark fill or on a gray that the printer dithers from black pixels on a periodic screen, gray uint8."""
+    ink = 1.0 - img.astype(np.float32) / 255.0
+    h, w = img.shape
+    if rng.random() < 0.5:
+        bg = np.full((h, w), 255.0 * (1.0 - rng.uniform(*BANNER_SOLID)), np.float32)
+    else:
+        pitch = max(2, int(round(h * rng.uniform(*BANNER_PITCH))))       # an ordered dither: one threshold
+        screen = (rng.permutation(pitch * pitch).reshape(pitch, pitch) + 0.5) / (pitch * pitch)   # per cell
+        yy, xx = np.mgrid[:h, :w]
+        black = screen[yy % pitch, xx % pitch] < rng.uniform(*BANNER_DITHER)
+        bg = 255.0 * (~black).astype(np.float32)
+    return np.clip(bg * (1.0 - ink) + rng.uniform(215, 255) * ink, 0, 255).astype(np.uint8)
+
+
 def render_word_crop(rng: np.random.Generator, *, script: str | None = None, height: int = 32,
                      fonts: FontSet | None = None, degrade: bool = True, text: str | None = None,
-                     lowres_p: float = 0.0, loose_p: float = 0.0, print_p: float = 0.0) -> WordCrop:
+                     lowres_p: float = 0.0, loose_p: float = 0.0, print_p: float = 0.0, banner_p: float = 0.0,
+                     double_p: float = 0.0) -> WordCrop:
     """One word crop. `script` None draws one by SCRIPT_WEIGHTS; `text` overrides the sampled text
     (its script is then script_of(text)); `lowres_p`: chance of a low-resolution scan (`lowres_scan`);
     `loose_p`: chance of a loose box (LOOSE_MARGINS above and below the ink, as loose GT or detector boxes
-    leave it); `print_p`: chance of a receipt printer's dot bitmap (`printed_render`). Raises ValueError
-    when no font covers the text."""
+    leave it); `print_p`: chance of a receipt printer's dot bitmap (`printed_render`, in double-width mode
+    with `double_p`); `banner_p`: chance of light text on a dark or stippled banner (`banner`). Raises
+    ValueError when no font covers the text."""
     return _crop(rng, script=script, height=height, fonts=fonts, degrade_=degrade, text=text, n_words=1,
-                 lowres_p=lowres_p, loose_p=loose_p, print_p=print_p)
+                 lowres_p=lowres_p, loose_p=loose_p, print_p=print_p, banner_p=banner_p, double_p=double_p)
 
 
 def render_text_line_crop(rng: np.random.Generator, *, script: str | None = None, height: int = 32,
                           fonts: FontSet | None = None, degrade: bool = True, text: str | None = None,
                           words: tuple[int, int] = (2, 7), lowres_p: float = 0.0, loose_p: float = 0.0,
-                          print_p: float = 0.0) -> WordCrop:
+                          print_p: float = 0.0, banner_p: float = 0.0, double_p: float = 0.0) -> WordCrop:
     """A text-line crop of several words separated by single spaces (the text holds those spaces); the
     line's script is that of its majority-script sampling (script_of of the whole text)."""
     n = int(rng.integers(words[0], words[1] + 1))
     return _crop(rng, script=script, height=height, fonts=fonts, degrade_=degrade, text=text, n_words=n,
-                 lowres_p=lowres_p, loose_p=loose_p, print_p=print_p)
+                 lowres_p=lowres_p, loose_p=loose_p, print_p=print_p, banner_p=banner_p, double_p=double_p)
 
 
 LOWRES_HEIGHTS = (10, 18)      # crop heights in pixels of a low-resolution scan (FUNSD word boxes: 10 to 14)
@@ -230,7 +256,7 @@ def lowres_scan(img: np.ndarray, rng: np.random.Generator, heights: tuple[int, i
 
 
 def _crop(rng, *, script, height, fonts, degrade_, text, n_words, lowres_p=0.0, loose_p=0.0,
-          print_p=0.0) -> WordCrop:
+          print_p=0.0, banner_p=0.0, double_p=0.0) -> WordCrop:
     if height < 8:
         raise ValueError(f"height must be >= 8, got {height}")
     fonts = fonts or load_fonts("train")
@@ -257,9 +283,11 @@ def _crop(rng, *, script, height, fonts, degrade_, text, n_words, lowres_p=0.0, 
     size = int(round(height * rng.uniform(0.75, 1.5)))
     loose = bool(loose_p) and rng.random() < loose_p
     if print_p and rng.random() < print_p:
-        img = printed_render(text, info, rng, loose=loose)
+        img = printed_render(text, info, rng, loose=loose, double_p=double_p)
     else:
         img = _render(text, info.pil(size), rng, height, loose=loose)
+    if banner_p and rng.random() < banner_p:
+        img = banner(img, rng)
     if degrade_:
         img = degrade.apply_random(img, rng, degrade.CROP_STEPS)
     if lowres_p and rng.random() < lowres_p:

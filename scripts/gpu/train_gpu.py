@@ -110,12 +110,14 @@ def run_recognizer(args) -> None:
     # the supervised stream of `lakeocr train recognizer`
     cfg = RecognizerTrainConfig(batch_size=args.rec_batch, height=model.cfg.height, patch_width=model.cfg.patch_width,
                                 engine="synth", lowres_p=args.lowres_p, loose_p=args.loose_p, page_p=args.page_p,
-                                print_p=args.print_p, bf16=True, seed=args.seed)
+                                print_p=args.print_p, double_p=args.double_p, banner_p=args.banner_p,
+                                margin_p=args.margin_p, bf16=True, seed=args.seed)
     stream = SeededStream(lambda s: make_batches(cfg, charset, stream_seed=s), args.seed)
     batches = worker_batches(stream, args.rec_workers, args.device, prefetch=4)
     config = {"init": shipped.version, "batch_size": args.rec_batch, "lr": args.rec_lr, "minutes": args.minutes,
               "workers": args.rec_workers, "seed": args.seed, "lowres_p": args.lowres_p, "loose_p": args.loose_p,
-              "page_p": args.page_p, "print_p": args.print_p, "bf16": True, "ema": 0.999,
+              "page_p": args.page_p, "print_p": args.print_p, "double_p": args.double_p, "banner_p": args.banner_p,
+              "margin_p": args.margin_p, "bf16": True, "ema": 0.999,
               "source": "synth train words + 15% lines" + (f", {args.page_p:.0%} page crops" if args.page_p else "")}
     step = make_step(cfg, charset, torch.device(args.device).type)
     train_for(model, batches, step, minutes=args.minutes, lr=args.rec_lr, warmup=200, device=args.device,
@@ -145,6 +147,9 @@ def main(argv=None) -> int:
                    help="share of crops cut from whole rendered pages (0.3 in the shipped recognizer's fine-tune)")
     p.add_argument("--print-p", type=float, default=0.0,
                    help="share of crops printed as a receipt printer's dot bitmap (models.synth.crops.printed_render)")
+    p.add_argument("--double-p", type=float, default=0.0, help="share of printed crops in double-width mode")
+    p.add_argument("--banner-p", type=float, default=0.0, help="share of fresh crops reversed out of a banner")
+    p.add_argument("--margin-p", type=float, default=0.0, help="share of crops with tight or wide side margins")
     args, rest = p.parse_known_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     if args.only:
