@@ -67,22 +67,23 @@ def crops_with_ids(n):
     return crops
 
 
-def test_only_doubtful_crops_are_read_again_and_the_vote_replaces_them(predictor, monkeypatch):
-    first = {0: ("sure", 0.99), 1: ("b0", 0.3), 2: ("fine", 0.95), 3: ("d0", 0.1)}
-    stretched = {1: ["b1", "b1", "b0"], 3: ["d0", "d9", "d8"]}
+def test_only_doubtful_crops_are_read_again_until_two_readings_agree(predictor, monkeypatch):
+    first = {0: ("sure", 0.99), 1: ("b0", 0.3), 2: ("fine", 0.95), 3: ("d0", 0.1), 4: ("e0", 0.2)}
+    stretched = {1: ["b1", "b1", "b0"], 3: ["d0", "d9", "d8"], 4: ["e1", "e2", "e3"]}     # per REREAD_SCALES
     fake = Scripted(first, stretched)
     monkeypatch.setattr(predictor, "_read", fake)
     predictor.set_reread()
     try:
-        out = predictor.recognize(crops_with_ids(4))
+        out = predictor.recognize(crops_with_ids(5))
     finally:
         predictor.set_reread(())
-    assert [t for t, _ in out] == ["sure", "b1", "fine", "d0"]
+    assert [t for t, _ in out] == ["sure", "b1", "fine", "d0", "e1"]
     assert out[0] == ("sure", 0.99) and out[3] == ("d0", 0.5)              # best conf among the agreeing reads
-    assert len(fake.calls) == 2
-    again = fake.calls[1]
-    assert sorted({i for i, _ in again}) == [1, 3]                          # the confident crops are not reread
-    assert sorted(again) == sorted((i, round(100 * s)) for s in REREAD_SCALES for i in (1, 3))
+    # the confident crops are never reread; crop 3 agrees at the first scale, crop 1 at the second, and crop 4,
+    # whose readings never agree, is read at every scale and keeps the most confident reading
+    width = [round(100 * s) for s in REREAD_SCALES]
+    assert fake.calls[1:] == [[(1, width[0]), (3, width[0]), (4, width[0])], [(1, width[1]), (4, width[1])],
+                              [(4, width[2])]]
 
 
 def test_reread_off_reads_once(predictor, monkeypatch):
@@ -97,7 +98,7 @@ def test_reread_with_the_model_returns_one_read_per_crop(predictor):
     rng = np.random.default_rng(3)
     crops = [rng.integers(0, 256, (32, w), dtype=np.uint8) for w in (30, 90, 150, 12)]
     plain = predictor.recognize(crops)
-    predictor.set_reread(below=1.0)            # every crop is doubtful: all are read four times
+    predictor.set_reread(below=1.0)            # every crop is doubtful: all are read again
     try:
         again = predictor.recognize(crops)
         assert predictor.recognize([]) == []
