@@ -75,7 +75,8 @@ def main(argv=None) -> int:
         s = evaluate_pages(pred.detect(images), gts)
         print(json.dumps({"precision": pred.precision, "max_side": pred.config.max_side, **dict(combo),
                           **{k: round(s[k], 4) for k in (
-            "word_hmean", "word_precision", "word_recall", "char_hmean", "char_precision", "char_recall", "line_hmean", "page_orientation_acc")}}),
+            "word_hmean", "word_precision", "word_recall", "char_hmean", "char_precision", "char_recall",
+            "line_hmean", "page_orientation_acc")}}),
             flush=True)
     return 0
 

@@ -172,8 +172,9 @@ def _dot_kernel(pitch: int, rng: np.random.Generator) -> np.ndarray:
 def printed_render(text: str, font_info, rng: np.random.Generator, loose: bool = False,
                    double_p: float = 0.0) -> np.ndarray:
     """`text` as a receipt printer prints it: rendered as a hard bitmap of PRINT_DOTS printer dots high
-    (with `double_p` in the printer's double-width mode, else condensed for half the crops), then each dot drawn as a square, disk or ring on a 3-6 px pitch, ink
-    at a random darkness; gray uint8, dark on light. The dot count sets the size, so any face serves."""
+    (with `double_p` in the printer's double-width mode, else condensed for half the crops), then each dot
+    drawn as a square, disk or ring on a 3-6 px pitch, ink at a random darkness; gray uint8, dark on light.
+    The dot count sets the size, so any face serves."""
     dots = PRINT_DOTS["hangul" if script_of(text) == "hangul" else "latin"]
     size = max(6, int(round(rng.integers(dots[0], dots[1] + 1) / 0.72)))    # cap height ~0.72 of the size
     bitmap = _render(text, font_info.pil(size), rng, size, loose=loose, aliased=False) < 128
