@@ -175,7 +175,7 @@ def test_remargin_draws_tight_or_wide_margins_and_keeps_the_ink():
     crop = np.zeros((32, 60), np.float32)
     crop[6:26, 10:50] = 1.0                                  # ink from column 10 to 49, 10 px of paper each side
     crop[:, 30] = 0.0
-    seen = {"tight": 0, "wide": 0}
+    seen = {"tight": 0, "wide": 0, "cut": 0}
     for k in range(60):
         out = remargin(crop, np.random.default_rng(k), max_width=1536)
         cols = np.flatnonzero((out > 0.3).any(0))
@@ -184,11 +184,12 @@ def test_remargin_draws_tight_or_wide_margins_and_keeps_the_ink():
         if max(left, right) <= round(32 * TIGHT_MARGINS[1]):
             seen["tight"] += 1
             assert out.shape[1] >= 40 - 2 * round(-32 * TIGHT_MARGINS[0])     # at most a pixel cut each side
+            seen["cut"] += cols[-1] - cols[0] + 1 < 40                          # ... and now and then one
         else:
             seen["wide"] += 1
             assert round(32 * WIDE_MARGINS[0]) <= left <= round(32 * WIDE_MARGINS[1])
             assert round(32 * WIDE_MARGINS[0]) <= right <= round(32 * WIDE_MARGINS[1])
-    assert seen["tight"] > 10 and seen["wide"] > 20
+    assert seen["tight"] > 10 and seen["wide"] > 20 and seen["cut"] > 0
     blank = np.zeros((32, 20), np.float32)
     assert remargin(blank, np.random.default_rng(0), 1536) is blank                  # no ink: unchanged
     assert remargin(crop, np.random.default_rng(1), max_width=45).shape[1] <= 60     # never past max_width
