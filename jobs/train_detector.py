@@ -7,6 +7,9 @@
     # 3. the up/down word classifier (minutes), then ship both in models/weights/detector.*
     lakeocr train detector --cache build/detector/cache --train-flip build/detector/flip.pt --flip-steps 2500
     lakeocr train detector --export-only --flip build/detector/flip.pt --weights-dir models/weights
+    # 3b. the fine stride-2 character head on top of the shipped detector, whose other weights stay frozen
+    lakeocr train detector --init models/weights/detector.pt --fine-head --steps 3000 --bf16 --workers 1 \
+        --ckpt build/detector/fine.ckpt --weights-dir build/detector/fine
     # 4. held-out synthetic pages (eval fonts, every kind, four rotations, degraded)
     lakeocr train detector --eval-only --eval-pages 48 --eval-cache build/detector/heldout
     #    the same pages scored on the words the pipeline outputs (read, and split where read with a space)
@@ -18,6 +21,7 @@ lives in models/detection/data.py.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 import json
 import time
@@ -28,9 +32,10 @@ import torch
 
 from models.detection import data as ddata
 from models.detection.decode import DecodeConfig
-from models.detection.model import Detector, DetectorConfig, count_parameters
+from models.detection.model import FINE_STRIDE, Detector, DetectorConfig, count_parameters
 from models.detection.predictor import DetectionPredictor, PredictorConfig
-from models.detection.training import make_step
+from models.detection.targets import TargetConfig
+from models.detection.training import freeze_trunk, make_step
 from models.engine import TrainConfig, load_checkpoint, train, worker_batches
 from models.types import Page
 from models.weights import WEIGHTS_DIR, save_weights
@@ -53,7 +58,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--minutes", type=float, default=0.0, help="stop after this many minutes (0 = no limit)")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--crop", type=int, default=256)
-    parser.add_argument("--max-side", type=int, default=PredictorConfig.max_side)
+    parser.add_argument("--max-side", type=int, default=None,
+                        help=f"pages' long side for training (default {PredictorConfig.max_side}) and for the "
+                        "written predictor (default: the --init weights' setting)")
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--widths", type=_ints, default=DetectorConfig.widths)
     parser.add_argument("--blocks", type=_ints, default=DetectorConfig.blocks)
@@ -69,8 +76,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights-dir", default=str(WEIGHTS_DIR))
     parser.add_argument("--eval-pages", type=int, default=8, help="synthetic eval pages scored at the end")
     parser.add_argument("--experiment", default="detector")
-    parser.add_argument("--center-thr", type=float, default=DecodeConfig.center_thr, help="shipped decode setting")
-    parser.add_argument("--link-thr", type=float, default=DecodeConfig.link_thr, help="shipped decode setting")
+    parser.add_argument("--center-thr", type=float, help="shipped decode setting (default: the --init weights' "
+                        f"or {DecodeConfig.center_thr})")
+    parser.add_argument("--link-thr", type=float, help="shipped decode setting (default: the --init weights' "
+                        f"or {DecodeConfig.link_thr})")
     parser.add_argument("--export-only", action="store_true",
                         help="write the weights of the current --ckpt to --weights-dir, no training")
     parser.add_argument("--eval-only", action="store_true",
@@ -84,7 +93,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "(models/detection/flip.py) for --flip-steps steps and save its state_dict to OUT")
     parser.add_argument("--flip-steps", type=int, default=2000)
     parser.add_argument("--init", metavar="PT", help="start from these weights: a shipped detector .pt (its "
-                        "architecture and flip classifier come along) or a training checkpoint")
+                        "architecture, flip classifier, predictor and decode settings come along) or a training "
+                        "checkpoint")
+    parser.add_argument("--fine-head", action="store_true",
+                        help="train only a fine stride-2 character head (DetectorConfig.char_stride=2) on top of "
+                        "the --init detector, whose other weights stay frozen")
+    parser.add_argument("--min-sigma", type=float, default=TargetConfig.min_sigma,
+                        help="smallest sigma of a character's centre Gaussian, in cells of the trained maps")
     parser.add_argument("--flip", metavar="PT", help="a trained flip classifier (--train-flip OUT) to ship "
                         "inside the detector weights")
 
@@ -167,8 +182,15 @@ def _quick_eval(predictor: DetectionPredictor, source_name: str, pages: int, see
     return evaluate_pages(preds, [pg for _, pg in samples])
 
 
-def _decode_config(args) -> DecodeConfig:
-    return DecodeConfig(center_thr=args.center_thr, link_thr=args.link_thr)
+def _settings(args, init: DetectionPredictor | None) -> tuple[PredictorConfig, DecodeConfig]:
+    """The written weights' predictor and decode settings: the --init detector's (a shipped weights file) or
+    the defaults, with --max-side, --center-thr and --link-thr on top where given."""
+    pcfg = init.config if init is not None else PredictorConfig()
+    dcfg = init.decode_config if init is not None else DecodeConfig()
+    if args.max_side:
+        pcfg = dataclasses.replace(pcfg, max_side=args.max_side)
+    given = {k: v for k, v in (("center_thr", args.center_thr), ("link_thr", args.link_thr)) if v is not None}
+    return pcfg, dataclasses.replace(dcfg, **given)
 
 
 def _attach_flip(predictor: DetectionPredictor, path: str | None) -> None:
@@ -205,7 +227,8 @@ def _train_flip(args, training_run) -> int:
 def run(args) -> int:
     torch.set_num_threads(args.threads)
     if args.write_cache:
-        ddata.write_cache(_render_source(args), args.write_cache, args.cache_pages, args.max_side, args.seed,
+        ddata.write_cache(_render_source(args), args.write_cache, args.cache_pages,
+                          args.max_side or PredictorConfig.max_side, args.seed,
                           args.cache_start)
         return 0
     if args.eval_only:
@@ -224,7 +247,7 @@ def run(args) -> int:
     if args.train_flip:
         return _train_flip(args, training_run)
     mcfg = DetectorConfig(widths=tuple(args.widths), blocks=tuple(args.blocks), fpn_width=args.fpn_width)
-    init_flip = None
+    init_flip = init = None
     if args.init:
         shipped_json = Path(args.init).with_suffix(".json")
         if shipped_json.exists():               # a shipped weights file: its own architecture and flip model
@@ -234,12 +257,20 @@ def run(args) -> int:
         else:
             state = torch.load(args.init, map_location="cpu", weights_only=False)
             state = state.get("model", state)
+    if args.fine_head:
+        if not args.init:
+            raise SystemExit("--fine-head trains on top of a detector: give it --init")
+        mcfg = dataclasses.replace(mcfg, char_stride=FINE_STRIDE)
     model = Detector(mcfg)
     if args.init:
-        model.load_state_dict(state)
+        missing, unexpected = model.load_state_dict(state, strict=not args.fine_head)
+        if unexpected or any(not k.startswith("fine.") for k in missing):
+            raise SystemExit(f"--init {args.init} does not fit: missing {missing}, unexpected {unexpected}")
+    if args.fine_head:
+        freeze_trunk(model)
     if args.export_only:
         ck = load_checkpoint(args.ckpt, model)
-        predictor = DetectionPredictor(model, PredictorConfig(max_side=args.max_side), _decode_config(args))
+        predictor = DetectionPredictor(model, *_settings(args, init), flip_model=init_flip)
         _attach_flip(predictor, args.flip)
         with training_run(args.experiment, {"export_from": args.ckpt, "flip": args.flip, "step": ck["step"]},
                           run_name="detector-export"):
@@ -250,7 +281,8 @@ def run(args) -> int:
             mlflow.log_artifact(str(Path(pt).with_suffix(".json")))
         print(f"weights {pt} from {args.ckpt} at step {ck['step']}")
         return 0
-    dcfg = ddata.DataConfig(max_side=0 if args.source == "toy" and not args.cache else args.max_side,
+    dcfg = ddata.DataConfig(max_side=0 if args.source == "toy" and not args.cache else
+                            args.max_side or PredictorConfig.max_side,
                             crop=args.crop, batch_size=args.batch_size, mean=mcfg.mean, std=mcfg.std)
     tcfg = TrainConfig(steps=args.steps, lr=args.lr, log_every=args.log_every, ckpt_every=args.ckpt_every,
                        seed=args.seed, warmup=min(200, max(1, args.steps // 10)), device=args.device)
@@ -263,16 +295,17 @@ def run(args) -> int:
 
         start = int(torch.load(args.ckpt, map_location="cpu", weights_only=False)["step"]) \
             if Path(args.ckpt).exists() else 0
-        stream = ddata.batch_stream(_source(args), dcfg, seed=args.seed + start)    # a resumed run sees new crops
+        stream = ddata.batch_stream(_source(args), dcfg, seed=args.seed + start,      # a resumed run sees new crops
+                                    tcfg=TargetConfig(stride=FINE_STRIDE if args.fine_head else mcfg.stride,
+                                                      min_sigma=args.min_sigma))
         batches = worker_batches(stream, args.workers, args.device)
         if args.bf16:
             model = model.to(memory_format=torch.channels_last)
         result = train(model, _until(batches, args.minutes), tcfg, ckpt_path=args.ckpt, log=log_print,
-                       step_fn=make_step(args.bf16))
+                       step_fn=make_step(args.bf16, fine=args.fine_head))
         model = model.to(memory_format=torch.contiguous_format)
         model = model.cpu()
-        predictor = DetectionPredictor(model, PredictorConfig(max_side=args.max_side), _decode_config(args),
-                                       flip_model=init_flip)
+        predictor = DetectionPredictor(model, *_settings(args, init), flip_model=init_flip)
         _attach_flip(predictor, args.flip)
         config = {**predictor.config_dict(), "trained_steps": result["step"], "params": count_parameters(model),
                   "data": {"source": "cache" if args.cache else args.source, "crop": args.crop,

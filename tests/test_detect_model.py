@@ -1,7 +1,10 @@
 """Shapes of every head and the size budget of the detector network."""
+import pytest
 import torch
 
-from models.detection.model import HEADS, Detector, DetectorConfig, count_parameters
+from models.detection.model import FINE_HEADS, HEADS, Detector, DetectorConfig, count_parameters
+
+SMALL = dict(widths=(8, 16, 16, 32, 32), blocks=(1, 1, 1, 1), fpn_width=16)
 
 
 def test_every_head_has_its_channels_at_stride_4():
@@ -13,6 +16,18 @@ def test_every_head_has_its_channels_at_stride_4():
         assert out[name].shape == (2, channels, 16, 24), name
 
 
+def test_the_fine_head_adds_the_character_maps_at_stride_2():
+    model = Detector(DetectorConfig(**SMALL, char_stride=2, fine_width=8)).eval()
+    out = model(torch.zeros(2, 1, 64, 96))
+    assert set(out) == set(HEADS) | {f"fine_{k}" for k in FINE_HEADS}
+    for name, channels in FINE_HEADS.items():
+        assert out[f"fine_{name}"].shape == (2, channels, 32, 48), name
+    plain = Detector(DetectorConfig(**SMALL))
+    assert plain.fine is None and not [k for k in plain.state_dict() if k.startswith("fine.")]
+    with pytest.raises(ValueError, match="char_stride"):
+        Detector(DetectorConfig(**SMALL, char_stride=3))
+
+
 def test_default_model_is_small_and_pads_to_its_deepest_stride():
     cfg = DetectorConfig()
     assert 100_000 < count_parameters(Detector(cfg)) < 3_000_000
@@ -20,10 +35,11 @@ def test_default_model_is_small_and_pads_to_its_deepest_stride():
     assert DetectorConfig.from_dict(cfg.to_dict()) == cfg
 
 
-def test_fused_inference_copy_matches_and_leaves_the_model_alone():
+@pytest.mark.parametrize("char_stride", [4, 2])
+def test_fused_inference_copy_matches_and_leaves_the_model_alone(char_stride):
     from models.detection.model import fused_for_inference
     torch.manual_seed(0)
-    model = Detector(DetectorConfig(widths=(8, 16, 16, 32, 32), blocks=(1, 1, 1, 1), fpn_width=16))
+    model = Detector(DetectorConfig(**SMALL, char_stride=char_stride, fine_width=8))
     for m in model.modules():            # non-trivial running statistics, as after training
         if isinstance(m, torch.nn.BatchNorm2d):
             m.running_mean.uniform_(-0.5, 0.5)
@@ -35,5 +51,6 @@ def test_fused_inference_copy_matches_and_leaves_the_model_alone():
     x = torch.randn(2, 1, 64, 96)
     with torch.inference_mode():
         a, b = model(x), fused(x)
-    for name in HEADS:
+    assert a.keys() == b.keys() and len(a) == len(HEADS) + (len(FINE_HEADS) if char_stride == 2 else 0)
+    for name in a:
         torch.testing.assert_close(a[name], b[name], atol=1e-4, rtol=1e-4)

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from models.detection.decode import DecodeConfig, decode_maps, find_peaks, rotated_rect
-from models.detection.targets import encode
+from models.detection.targets import TargetConfig, encode
 from models.detection.toy import render_toy_page, rotate_page
 from models.eval.metrics import detection_prf
 from models.geometry import box_to_quad, polygon_iou
@@ -26,14 +26,14 @@ def _hand_page() -> Page:
     return Page(width=128, height=64, words=[w1, w2])
 
 
-def perfect_logits(maps: dict) -> dict:
+def perfect_logits(maps: dict, stride: int = STRIDE) -> dict:
     """Raw head outputs that reproduce the target maps exactly (what a perfect network would output)."""
     eps = 1e-4
     orient = torch.full((4,) + maps["orient"].shape, -8.0)
     for k in range(4):
         orient[k][torch.from_numpy(maps["orient"] == k)] = 8.0
     return {"center": torch.logit(torch.from_numpy(maps["center"]).clamp(eps, 1 - eps))[None],
-            "box": torch.log(torch.from_numpy(maps["box"]).clamp(min=1e-3) / STRIDE),
+            "box": torch.log(torch.from_numpy(maps["box"]).clamp(min=1e-3) / stride),
             "offset": torch.from_numpy(maps["offset"]),
             "orient": orient,
             "link": torch.logit(torch.from_numpy(maps["link"]).clamp(eps, 1 - eps))[None]}
@@ -67,6 +67,31 @@ def test_decode_of_encoded_hand_made_page_gives_back_the_boxes():
             assert polygon_iou(gc.quad, wc.quad) > 0.99
     assert len(out.lines) == 1 and out.lines[0].word_ids == [0, 1]
     assert all(w.line_id == 0 for w in out.words)
+
+
+def test_thin_characters_sharing_a_stride_4_cell_come_back_from_the_fine_maps():
+    """'il' drawn 2 px wide, centres 2.3 px apart: both fall in one stride-4 cell, so the stride-4 maps hold
+    one peak; with the fine stride-2 maps decoded (and the words still from the stride-4 links) both come
+    back; `fine_chars="add"` keeps the stride-4 one and adds the fine one it does not cover, and "off" goes
+    back to the stride-4 characters."""
+    page = Page(width=64, height=64, words=[_word([(20.5, 20, 22.5, 40), (22.8, 20, 24.8, 40)], "il")])
+    coarse = perfect_logits(encode(page, (64, 64)))
+    fine = perfect_logits(encode(page, (64, 64), TargetConfig(stride=2)), stride=2)
+    maps = {**coarse, **{f"fine_{k}": fine[k] for k in ("center", "box", "offset")}}
+    out = decode_maps(maps, STRIDE, (64, 64))
+    assert len(out.words) == 1 and len(out.words[0].chars) == 2
+    for got, want in zip(out.words[0].chars, page.words[0].chars):
+        assert polygon_iou(got.quad, want.quad) > 0.9
+    assert polygon_iou(out.words[0].quad, page.words[0].quad) > 0.9
+    assert sum(len(w.chars) for w in decode_maps(coarse, STRIDE, (64, 64)).words) == 1
+    no_fine = decode_maps(maps, STRIDE, (64, 64), DecodeConfig(fine_chars="off"))
+    assert sum(len(w.chars) for w in no_fine.words) == 1
+    added = decode_maps(maps, STRIDE, (64, 64), DecodeConfig(fine_chars="add"))
+    assert len(added.words) == 1 and len(added.words[0].chars) == 2
+    for got, want in zip(added.words[0].chars, page.words[0].chars):
+        assert polygon_iou(got.quad, want.quad) > 0.9
+    with pytest.raises(ValueError, match="fine_chars"):
+        decode_maps(maps, STRIDE, (64, 64), DecodeConfig(fine_chars="both"))
 
 
 @pytest.mark.parametrize("orientation", [0, 90, 180, 270])

@@ -1,10 +1,14 @@
 """A few training steps on toy pages lower the detector's loss (CI smoke)."""
+import pytest
 import torch
 
 from models.detection.data import DataConfig, batches, toy_source
 from models.detection.model import Detector, DetectorConfig
-from models.detection.training import loss_step
+from models.detection.targets import TargetConfig
+from models.detection.training import fine_loss_step, freeze_trunk, loss_step, make_step
 from models.engine import TrainConfig, train
+
+SMALL = dict(widths=(8, 16, 16, 32, 32), blocks=(1, 1, 1, 1), fpn_width=16)
 
 
 def test_few_steps_lower_the_loss(tmp_path):
@@ -27,6 +31,36 @@ def test_few_steps_lower_the_loss(tmp_path):
     assert after < 0.8 * before, (before, after)
 
 
+def test_the_fine_head_trains_alone_on_a_frozen_trunk(tmp_path):
+    """A few steps lower the fine head's loss and leave every other tensor (BatchNorm statistics included) as
+    it was; a model without a fine head is refused."""
+    torch.manual_seed(0)
+    cfg = DataConfig(max_side=0, scale_range=(1.0, 1.0), crop=128, batch_size=4)
+    data = batches(toy_source((160, 160)), cfg, seed=0, tcfg=TargetConfig(stride=2))
+    probe = next(data)
+    assert probe["center"].shape[-2:] == (64, 64)                 # targets at stride 2
+    model = Detector(DetectorConfig(**SMALL, char_stride=2, fine_width=8))
+    freeze_trunk(model)
+    trunk = {k: v.clone() for k, v in model.state_dict().items() if not k.startswith("fine.")}
+    fine = {k: v.clone() for k, v in model.state_dict().items() if k.startswith("fine.")}
+
+    def total(m):
+        m.eval()
+        with torch.no_grad():
+            return float(sum(fine_loss_step(m, probe).values()))
+
+    before = total(model)
+    train(model, data, TrainConfig(steps=30, lr=3e-3, warmup=5, log_every=10, ckpt_every=100),
+          step_fn=make_step(fine=True))
+    after = total(model)
+    assert after < 0.8 * before, (before, after)
+    state = model.state_dict()
+    assert all(torch.equal(v, state[k]) for k, v in trunk.items())
+    assert not all(torch.equal(v, state[k]) for k, v in fine.items())
+    with pytest.raises(ValueError, match="fine head"):
+        freeze_trunk(Detector(DetectorConfig(**SMALL)))
+
+
 def test_cli_continues_from_shipped_weights(tmp_path, monkeypatch):
     """`lakeocr train detector --init <shipped .pt>` starts from those weights (their architecture, their
     flip classifier) and writes a detector the predictor loads."""
@@ -45,12 +79,48 @@ def test_cli_continues_from_shipped_weights(tmp_path, monkeypatch):
                  "--eval-pages", "0", "--experiment", "smoke", "--log-every", "1"]) == 0
     shipped = DetectionPredictor.from_weights("shipped", tmp_path)
     tuned = DetectionPredictor.from_weights("detector", out)
-    assert json.loads((out / "detector.json").read_text())["architecture"] == \
-        json.loads((tmp_path / "shipped.json").read_text())["architecture"]
+    assert DetectorConfig.from_dict(json.loads((out / "detector.json").read_text())["architecture"]) == \
+        DetectorConfig.from_dict(json.loads((tmp_path / "shipped.json").read_text())["architecture"])
     assert tuned.flip_model is not None
     a, b = shipped.model.state_dict(), tuned.model.state_dict()
     conv = next(k for k in a if k.endswith("weight") and a[k].ndim == 4)
     assert torch.allclose(a[conv], b[conv], atol=1e-5)           # lr 1e-9: still the shipped weights
+
+
+def test_cli_trains_a_fine_head_on_top_of_the_shipped_detector(tmp_path, monkeypatch):
+    """`--fine-head --init <shipped .pt>`: the written detector has the fine head, the shipped weights
+    everywhere else (exactly: they were frozen); without --init it is refused."""
+    from jobs.cli import main
+    from models.detection.predictor import DetectionPredictor
+    from models.weights import WEIGHTS_DIR
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    args = ["train", "detector", "--source", "toy", "--steps", "2", "--batch-size", "2", "--crop", "128",
+            "--fine-head", "--eval-pages", "0", "--experiment", "smoke", "--ckpt", str(tmp_path / "ck.pt"),
+            "--weights-dir", str(tmp_path / "out")]
+    with pytest.raises(SystemExit, match="--init"):
+        main(args)
+    assert main(args + ["--init", str(WEIGHTS_DIR / "detector.pt")]) == 0
+    shipped = DetectionPredictor.from_weights("detector").model.state_dict()
+    tuned = DetectionPredictor.from_weights("detector", tmp_path / "out")
+    assert tuned.model.cfg.char_stride == 2 and tuned.flip_model is not None
+    state = tuned.model.state_dict()
+    assert set(state) - set(shipped) == {k for k in state if k.startswith("fine.")} != set()
+    assert all(torch.equal(v, state[k]) for k, v in shipped.items())
+    # --export-only from the run's checkpoint writes the same detector, flip classifier and settings included
+    assert main(args[:-2] + ["--weights-dir", str(tmp_path / "exp"), "--init", str(WEIGHTS_DIR / "detector.pt"),
+                             "--export-only"]) == 0
+    exported = DetectionPredictor.from_weights("detector", tmp_path / "exp")
+    assert exported.flip_model is not None and exported.version == tuned.version
+    assert exported.decode_config == tuned.decode_config == DetectionPredictor.from_weights("detector").decode_config
+    # decoded from its stride-4 characters, it finds what the shipped detector finds
+    import dataclasses
+    import numpy as np
+    image = toy_source()(np.random.default_rng(0))[0]
+    want = DetectionPredictor.from_weights("detector").detect([image])[0]
+    tuned.decode_config = dataclasses.replace(tuned.decode_config, fine_chars="off")
+    got = tuned.detect([image])[0]
+    assert want.words and len(got.words) == len(want.words)
+    np.testing.assert_allclose([w.quad for w in got.words], [w.quad for w in want.words], atol=0.5)
 
 
 def test_eval_only_scores_the_pipelines_read_words_when_asked(tmp_path, capsys):

@@ -1,8 +1,10 @@
 """Head maps -> characters, words, lines and orientation, without NMS (the inverse of targets.encode).
 
 1. characters: local maxima of the centerness map (3x3 max-pool trick) above `center_thr`; each peak
-   gives one box from its FCOS distances and one exact centre from its offset;
-2. words: connected components (4-connectivity) of the link map above `link_thr`, every peak cell
+   gives one box from its FCOS distances and one exact centre from its offset. Where the maps hold the fine
+   head's stride-2 character maps (`fine_*`), `fine_chars` takes the characters from those, or adds theirs
+   where no stride-4 character covers them;
+2. words: connected components (4-connectivity) of the link map above `link_thr`, every peak's cell
    added so that each character falls in a component; characters of one component form a word;
 3. orientation: the reading axis (horizontal / vertical) per page and per word from the orientation
    probabilities (page: summed over all word cells; word: log of its mean + orient_prior * log page); the
@@ -23,12 +25,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from models.detection.model import FINE_STRIDE
 from models.types import Char, Line, Page, Word
 from models.unionfind import DisjointSets
 
 MIN_SPAN = 4.0      # a word's skew is estimated only over at least this many character heights
 MAX_SKEW = 15.0     # degrees
 LINE_BLOCK = 512    # group_lines compares this many words with all others at a time
+FINE_MODES = ("replace", "add", "off")
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,8 @@ class DecodeConfig:
     orient_mode: str = "net"       # up vs down along the reading axis: "net" or "geometry" (upright_score)
     split_gap: float = 1.0         # a link component is cut where characters are further apart (in heights)
     split_shift: float = 0.6       # ... or where they sit on different lines (offset across, in heights)
+    fine_chars: str = "replace"    # with the fine stride-2 maps: "replace" the characters by theirs, "add"
+                                   # theirs where no stride-4 character's box covers their centre, or "off"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -97,28 +103,54 @@ def _group_angles(points: np.ndarray, keys: np.ndarray, base: np.ndarray, height
     return np.where(ok, base + delta, base)
 
 
+def _char_peaks(maps: dict[str, torch.Tensor], key: str, stride: int, thr: float) -> tuple[np.ndarray, ...]:
+    """Characters of one set of character maps (`<key>center`, `<key>box`, `<key>offset`): the peak cells'
+    image pixels (row, col), boxes (n, 4) x0 y0 x1 y1, exact centres (n, 2) and scores (n,)."""
+    center = torch.sigmoid(maps[key + "center"][0].float())
+    peaks = find_peaks(center, thr)
+    ii, jj = peaks[:, 0], peaks[:, 1]
+    dist = torch.exp(maps[key + "box"][:, ii, jj].float()).T.numpy().reshape(-1, 4) * stride   # l, t, r, b
+    off = maps[key + "offset"][:, ii, jj].float().T.numpy().reshape(-1, 2) * stride
+    px, py = (jj.numpy() + 0.5) * stride, (ii.numpy() + 0.5) * stride
+    boxes = np.stack([px - dist[:, 0], py - dist[:, 1], px + dist[:, 2], py + dist[:, 3]], 1)
+    centres = np.stack([px + off[:, 0], py + off[:, 1]], 1)
+    return (ii.numpy() * stride, jj.numpy() * stride, boxes, centres, center[ii, jj].numpy())
+
+
+def _add_uncovered(coarse: tuple[np.ndarray, ...], fine: tuple[np.ndarray, ...],
+                   shape: tuple[int, int]) -> tuple[np.ndarray, ...]:
+    """The coarse characters plus the fine ones whose centre no coarse character's box covers."""
+    covered = np.zeros(shape, np.uint8)
+    for x0, y0, x1, y1 in np.round(coarse[2]).astype(np.int64):
+        covered[max(0, y0):max(0, y1 + 1), max(0, x0):max(0, x1 + 1)] = 1
+    cx = np.clip(np.round(fine[3][:, 0]).astype(np.int64), 0, shape[1] - 1)
+    cy = np.clip(np.round(fine[3][:, 1]).astype(np.int64), 0, shape[0] - 1)
+    new = covered[cy, cx] == 0
+    return tuple(np.concatenate([c, f[new]]) for c, f in zip(coarse, fine))
+
+
 def decode_maps(maps: dict[str, torch.Tensor], stride: int, size: tuple[int, int],
                 cfg: DecodeConfig = DecodeConfig()) -> Page:
     """One image's head maps (C, h, w) -> Page of `size` = (width, height) with chars, words, lines and
     orientation. `maps` hold raw logits as the model returns them."""
     width, height = size
-    center = torch.sigmoid(maps["center"][0].float())
-    peaks = find_peaks(center, cfg.center_thr)
-    if len(peaks) == 0:
+    mode = cfg.fine_chars if "fine_center" in maps else "off"
+    if mode not in FINE_MODES:
+        raise ValueError(f"fine_chars must be one of {FINE_MODES}, got {mode!r}")
+    peaks = _char_peaks(maps, "fine_" if mode == "replace" else "", FINE_STRIDE if mode == "replace" else stride,
+                        cfg.center_thr)
+    if mode == "add":
+        peaks = _add_uncovered(peaks, _char_peaks(maps, "fine_", FINE_STRIDE, cfg.center_thr), (height, width))
+    rows, cols, boxes, centres, scores = peaks
+    if len(scores) == 0:
         return Page(width=width, height=height)
-    ii, jj = peaks[:, 0], peaks[:, 1]
-    dist = torch.exp(maps["box"][:, ii, jj].float()).T.numpy() * stride          # (n, 4) l, t, r, b
-    off = maps["offset"][:, ii, jj].float().T.numpy() * stride
-    px = (jj.numpy() + 0.5) * stride
-    py = (ii.numpy() + 0.5) * stride
-    boxes = np.stack([px - dist[:, 0], py - dist[:, 1], px + dist[:, 2], py + dist[:, 3]], 1)
-    centres = np.stack([px + off[:, 0], py + off[:, 1]], 1)
-    scores = center[ii, jj].numpy()
 
     link = (torch.sigmoid(maps["link"][0].float()) > cfg.link_thr).numpy().astype(np.uint8)
-    link[ii.numpy(), jj.numpy()] = 1
+    ci = np.minimum(rows // stride, link.shape[0] - 1)                 # each character's cell on the link map
+    cj = np.minimum(cols // stride, link.shape[1] - 1)
+    link[ci, cj] = 1
     _, labels = cv2.connectedComponents(link, connectivity=4)
-    comp = labels[ii.numpy(), jj.numpy()]
+    comp = labels[ci, cj]
     orient_prob = torch.softmax(maps["orient"].float(), dim=0)                  # (4, h, w)
     flat, n_labels = labels.ravel(), labels.max() + 1
     orient_sum = np.stack([np.bincount(flat, weights=p.ravel(), minlength=n_labels)

@@ -67,21 +67,27 @@ def _reduce(loss: torch.Tensor, reduction: str) -> torch.Tensor:
     raise ValueError(f"reduction must be mean, sum or none, got {reduction!r}")
 
 
-def detection_losses(out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor], stride: int) -> dict[str, torch.Tensor]:
-    """All loss terms of one batch: model outputs (N, C, h, w) against the maps of targets.encode, stacked."""
+def char_losses(out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor], stride: int,
+                prefix: str = "") -> dict[str, torch.Tensor]:
+    """The character terms (centerness, box, offset) of the maps `<prefix>center`, `<prefix>box` and
+    `<prefix>offset` against targets.encode's maps at the same stride."""
     center_t = batch["center"]
-    losses = {
-        "center": ohem_bce(out["center"][:, 0], center_t, center_t >= 0.1),
-        "link": ohem_bce(out["link"][:, 0], batch["link"], batch["link"] > 0.5),
-        "orient": orientation_loss(out["orient"], batch["orient"]),
-    }
+    losses = {"center": ohem_bce(out[prefix + "center"][:, 0], center_t, center_t >= 0.1)}
     mask = batch["box_mask"] > 0.5                                      # (N, h, w)
-    pred_log = out["box"].permute(0, 2, 3, 1)[mask]                     # (n, 4)
+    pred_log = out[prefix + "box"].permute(0, 2, 3, 1)[mask]            # (n, 4)
     target = batch["box"].permute(0, 2, 3, 1)[mask]
     pred = torch.exp(pred_log.clamp(max=8.0)) * stride
     losses["box_giou"] = giou_loss(pred, target)
     losses["box_l1"] = log_l1_loss(pred_log, target, stride)
-    pred_off = out["offset"].permute(0, 2, 3, 1)[mask]
+    pred_off = out[prefix + "offset"].permute(0, 2, 3, 1)[mask]
     target_off = batch["offset"].permute(0, 2, 3, 1)[mask]
     losses["offset"] = _reduce(F.smooth_l1_loss(pred_off, target_off, reduction="none", beta=0.1).sum(-1), "mean")
     return losses
+
+
+def detection_losses(out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor],
+                     stride: int) -> dict[str, torch.Tensor]:
+    """All loss terms of one batch: model outputs (N, C, h, w) against the maps of targets.encode, stacked."""
+    return {**char_losses(out, batch, stride),
+            "link": ohem_bce(out["link"][:, 0], batch["link"], batch["link"] > 0.5),
+            "orient": orientation_loss(out["orient"], batch["orient"])}

@@ -9,6 +9,12 @@ Heads (channel layout of the stride-4 output map, see `HEADS`):
     orient  4  logits of the reading direction of the text under the cell (0, 90, 180, 270 degrees)
     link    1  logit of the link (affinity) map between neighbouring characters of the same word
 
+With `char_stride=2` a small fine head (`FineCharHead`) adds the character maps once more at stride 2, under
+`fine_center`, `fine_box` and `fine_offset` (same layout, distances in units of 2 pixels): thin characters and
+punctuation that share a stride-4 cell with a neighbour get their own peak. It reads the stem (stride 2) and
+the stride-4 tower, and is trained with the rest of the network frozen (`lakeocr train detector --fine-head`),
+so the stride-4 maps (words, links, orientation) stay as they were.
+
 Input: (N, 1, H, W) float gray pages normalised by `DetectorConfig.mean/std`, H and W multiples of
 `DetectorConfig.pad_multiple`.
 """
@@ -23,6 +29,8 @@ import torch.nn.functional as F
 from torch import nn
 
 HEADS: dict[str, int] = {"center": 1, "box": 4, "offset": 2, "orient": 4, "link": 1}
+FINE_HEADS: dict[str, int] = {"center": 1, "box": 4, "offset": 2}
+FINE_STRIDE = 2
 
 
 @dataclass(frozen=True)
@@ -34,6 +42,8 @@ class DetectorConfig:
     stride: int = 4
     mean: float = 0.5                                 # gray in [0, 1] -> (x - mean) / std
     std: float = 0.25
+    char_stride: int = 4                              # 2 = add the fine character head (FineCharHead)
+    fine_width: int = 16
 
     @property
     def pad_multiple(self) -> int:
@@ -78,12 +88,16 @@ class Backbone(nn.Module):
             for i, n in enumerate(cfg.blocks))
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
-        x = self.stem(x)
+        return self.features(x)[1]
+
+    def features(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """The stem's output (stride 2) and every stage's."""
+        x = stem = self.stem(x)
         feats = []
         for stage in self.stages:
             x = stage(x)
             feats.append(x)
-        return feats
+        return stem, feats
 
 
 class FPN(nn.Module):
@@ -101,6 +115,26 @@ class FPN(nn.Module):
         return self.smooth(x)
 
 
+class FineCharHead(nn.Module):
+    """Character maps at stride 2: the stride-4 tower projected and upsampled, added to the stem projected,
+    one 3x3 conv, then a 1x1 conv giving FINE_HEADS. A few thousand parameters."""
+
+    def __init__(self, stem_width: int, tower_width: int, width: int):
+        super().__init__()
+        self.lateral = nn.Conv2d(stem_width, width, 1)
+        self.top = nn.Conv2d(tower_width, width, 1)
+        self.conv = conv_bn(width, width)
+        self.out = nn.Conv2d(width, sum(FINE_HEADS.values()), 1)
+        with torch.no_grad():
+            self.out.bias.zero_()
+            self.out.bias[0] = -4.0
+
+    def forward(self, stem: torch.Tensor, tower: torch.Tensor) -> dict[str, torch.Tensor]:
+        x = self.lateral(stem) + F.interpolate(self.top(tower), size=stem.shape[-2:], mode="nearest")
+        y = self.out(self.conv(F.relu(x)))
+        return {f"fine_{k}": v for k, v in zip(FINE_HEADS, torch.split(y, list(FINE_HEADS.values()), dim=1))}
+
+
 class Detector(nn.Module):
     """Backbone + FPN + one shared 3x3 conv + a 1x1 conv producing every head (see module docstring)."""
 
@@ -115,11 +149,29 @@ class Detector(nn.Module):
             self.out.bias.zero_()
             self.out.bias[0] = -4.0
             self.out.bias[-1] = -2.0
+        if cfg.char_stride not in (FINE_STRIDE, cfg.stride):
+            raise ValueError(f"char_stride must be {FINE_STRIDE} or the stride {cfg.stride}, got {cfg.char_stride}")
+        self.fine = FineCharHead(cfg.widths[0], cfg.fpn_width, cfg.fine_width) \
+            if cfg.char_stride == FINE_STRIDE else None
+
+    def trunk(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The stem's features (stride 2) and the tower's (stride 4) that every head reads."""
+        stem, feats = self.backbone.features(x)
+        return stem, self.tower(self.fpn(feats))
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """(N, 1, H, W) normalised pages -> dict of head maps (N, C, H/stride, W/stride), raw logits."""
-        y = self.out(self.tower(self.fpn(self.backbone(x))))
-        return dict(zip(HEADS, torch.split(y, list(HEADS.values()), dim=1)))
+        """(N, 1, H, W) normalised pages -> dict of head maps (N, C, H/stride, W/stride), raw logits; with the
+        fine head also the fine_* maps (N, C, H/2, W/2)."""
+        stem, tower = self.trunk(x)
+        y = self.out(tower)
+        maps = dict(zip(HEADS, torch.split(y, list(HEADS.values()), dim=1)))
+        if self.fine is not None:
+            maps.update(self.fine(stem, tower))
+        return maps
+
+    def trunk_modules(self) -> list[nn.Module]:
+        """Everything but the fine head (frozen while the fine head trains)."""
+        return [self.backbone, self.fpn, self.tower, self.out]
 
 
 def fused_for_inference(model: nn.Module) -> nn.Module:

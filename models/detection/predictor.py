@@ -20,7 +20,7 @@ import torch
 from models.detection.data import to_gray, transform_page
 from models.detection.decode import DecodeConfig, decode_maps, group_lines
 from models.detection.flip import FlipClassifier, FlipConfig, flip_word, page_flip_logit
-from models.detection.model import Detector, DetectorConfig, fused_for_inference
+from models.detection.model import FINE_STRIDE, Detector, DetectorConfig, fused_for_inference
 from models.precision import autocast, channels_last, place, resolve_precision
 from models.types import Page
 from models.weights import WEIGHTS_DIR, load_weights
@@ -36,6 +36,15 @@ class PredictorConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def _page_maps(out: dict[str, torch.Tensor], k: int, shape: tuple[int, int], stride: int) -> dict[str, torch.Tensor]:
+    """Batch item k's head maps cut to its own image's cells (the fine_* maps at FINE_STRIDE)."""
+    maps = {}
+    for name, v in out.items():
+        s = FINE_STRIDE if name.startswith("fine_") else stride
+        maps[name] = v[k, :, :-(-shape[0] // s), :-(-shape[1] // s)].cpu()
+    return maps
 
 
 def check_image(image: np.ndarray, index: int = 0) -> None:
@@ -150,8 +159,7 @@ class DetectionPredictor:
                 with autocast(self.precision, self.device):
                     out = self.net(self._batch_tensor([a for a, _ in prepared]))
                 for k, (image, (arr, (sx, sy))) in enumerate(zip(chunk, prepared)):
-                    h, w = -(-arr.shape[0] // stride), -(-arr.shape[1] // stride)
-                    maps = {name: v[k, :, :h, :w].cpu() for name, v in out.items()}
+                    maps = _page_maps(out, k, arr.shape[:2], stride)
                     page = decode_maps(maps, stride, (arr.shape[1], arr.shape[0]), self.decode_config)
                     if self.flip_model is not None:
                         self._settle_direction(arr, page)

@@ -6,8 +6,8 @@ from typing import Callable
 
 import torch
 
-from models.detection.losses import detection_losses
-from models.detection.model import Detector
+from models.detection.losses import char_losses, detection_losses
+from models.detection.model import FINE_STRIDE, Detector
 
 # weights of the loss terms in the total the engine sums (centerness and boxes matter most)
 LOSS_WEIGHTS: dict[str, float] = {"center": 1.0, "link": 1.0, "orient": 3.0, "box_giou": 1.0, "box_l1": 0.5,
@@ -29,6 +29,34 @@ def loss_step(model: Detector, batch: dict[str, torch.Tensor], bf16: bool = Fals
     return {k: LOSS_WEIGHTS[k] * v for k, v in losses.items()}
 
 
-def make_step(bf16: bool = False) -> Callable[[Detector, dict], dict[str, torch.Tensor]]:
-    """The engine's `step_fn`; with bf16 call `model.to(memory_format=torch.channels_last)` first."""
-    return lambda model, batch: loss_step(model, batch, bf16)
+def fine_loss_step(model: Detector, batch: dict[str, torch.Tensor], bf16: bool = False) -> dict[str, torch.Tensor]:
+    """The fine character head alone (`DetectorConfig.char_stride=2`): the trunk runs frozen (eval mode, no
+    gradient), the batch holds targets.encode's maps at FINE_STRIDE; weighted character terms."""
+    for module in model.trunk_modules():
+        module.eval()
+    image = batch["image"]
+    if bf16:
+        image = image.contiguous(memory_format=torch.channels_last)
+    ctx = torch.autocast(image.device.type, dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
+    with ctx:
+        with torch.no_grad():
+            stem, tower = model.trunk(image)
+        out = model.fine(stem, tower)
+    out = {k: v.float() for k, v in out.items()}
+    losses = char_losses(out, batch, FINE_STRIDE, prefix="fine_")
+    return {k: LOSS_WEIGHTS[k] * v for k, v in losses.items()}
+
+
+def freeze_trunk(model: Detector) -> None:
+    """Only the fine head trains: every other parameter stops taking gradients."""
+    if model.fine is None:
+        raise ValueError("the model has no fine head (DetectorConfig.char_stride=2)")
+    for module in model.trunk_modules():
+        module.requires_grad_(False)
+
+
+def make_step(bf16: bool = False, fine: bool = False) -> Callable[[Detector, dict], dict[str, torch.Tensor]]:
+    """The engine's `step_fn` (`fine`: the fine head alone, see fine_loss_step); with bf16 call
+    `model.to(memory_format=torch.channels_last)` first."""
+    step = fine_loss_step if fine else loss_step
+    return lambda model, batch: step(model, batch, bf16)
