@@ -8,8 +8,8 @@
     lakeocr train detector --cache build/detector/cache --train-flip build/detector/flip.pt --flip-steps 2500
     lakeocr train detector --export-only --flip build/detector/flip.pt --weights-dir models/weights
     # 3b. the fine stride-2 character head on top of the shipped detector, whose other weights stay frozen
-    lakeocr train detector --init models/weights/detector.pt --fine-head --steps 3000 --bf16 --workers 1 \
-        --ckpt build/detector/fine.ckpt --weights-dir build/detector/fine
+    lakeocr train detector --init models/weights/detector.pt --fine-head --min-sigma 1.0 --steps 4000 --bf16 \
+        --workers 1 --seed 8 --ckpt build/detector/fine.ckpt --weights-dir build/detector/fine
     # 4. held-out synthetic pages (eval fonts, every kind, four rotations, degraded)
     lakeocr train detector --eval-only --eval-pages 48 --eval-cache build/detector/heldout
     #    the same pages scored on the words the pipeline outputs (read, and split where read with a space)
@@ -193,6 +193,17 @@ def _settings(args, init: DetectionPredictor | None) -> tuple[PredictorConfig, D
     return pcfg, dataclasses.replace(dcfg, **given)
 
 
+def _steps(args, init: DetectionPredictor | None, step: int) -> dict:
+    """The weights' training record: its steps, or with --fine-head the trunk's steps (from the --init
+    weights' JSON) and the fine head's run."""
+    if not args.fine_head:
+        return {"trained_steps": step}
+    trunk = json.loads(Path(args.init).with_suffix(".json").read_text()).get("trained_steps") if init else None
+    return {"trained_steps": trunk, "fine_head": {"init": init.version if init else args.init, "steps": step,
+                                                   "lr": args.lr, "batch_size": args.batch_size, "crop": args.crop,
+                                                   "min_sigma": args.min_sigma, "seed": args.seed}}
+
+
 def _attach_flip(predictor: DetectionPredictor, path: str | None) -> None:
     if path:
         from models.detection.flip import FlipClassifier, FlipConfig
@@ -268,6 +279,9 @@ def run(args) -> int:
             raise SystemExit(f"--init {args.init} does not fit: missing {missing}, unexpected {unexpected}")
     if args.fine_head:
         freeze_trunk(model)
+    elif model.fine is not None and not args.export_only:
+        print("note: the fine character head is not trained by this run; train it again with --fine-head "
+              "on the weights it writes", flush=True)
     if args.export_only:
         ck = load_checkpoint(args.ckpt, model)
         predictor = DetectionPredictor(model, *_settings(args, init), flip_model=init_flip)
@@ -275,7 +289,8 @@ def run(args) -> int:
         with training_run(args.experiment, {"export_from": args.ckpt, "flip": args.flip, "step": ck["step"]},
                           run_name="detector-export"):
             pt = save_weights("detector", predictor.state_dict(),
-                              {**predictor.config_dict(), "trained_steps": ck["step"], "params": count_parameters(model)},
+                              {**predictor.config_dict(), **_steps(args, init, ck["step"]),
+                               "params": count_parameters(model)},
                               args.weights_dir)
             mlflow.log_artifact(str(pt))
             mlflow.log_artifact(str(Path(pt).with_suffix(".json")))
@@ -307,7 +322,7 @@ def run(args) -> int:
         model = model.cpu()
         predictor = DetectionPredictor(model, *_settings(args, init), flip_model=init_flip)
         _attach_flip(predictor, args.flip)
-        config = {**predictor.config_dict(), "trained_steps": result["step"], "params": count_parameters(model),
+        config = {**predictor.config_dict(), **_steps(args, init, result["step"]), "params": count_parameters(model),
                   "data": {"source": "cache" if args.cache else args.source, "crop": args.crop,
                            "scale_range": list(dcfg.scale_range)}}
         pt = save_weights("detector", predictor.state_dict(), config, args.weights_dir)

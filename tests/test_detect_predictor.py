@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+from models.detection.data import toy_source
 from models.detection.model import Detector, DetectorConfig
 from models.detection.predictor import DetectionPredictor, PredictorConfig
 from models.weights import save_weights
@@ -150,3 +151,35 @@ def test_bf16_finds_the_same_words_as_fp32_with_the_shipped_weights():
     assert len(fp32.words) >= 0.8 * len(gt.words)
     pairs = match_quads([w.quad for w in bf16.words], [w.quad for w in fp32.words], 0.8)
     assert len(pairs) >= 0.95 * max(len(fp32.words), len(bf16.words))
+
+
+def test_refined_characters_from_the_fine_windows_match_the_dense_fine_maps():
+    """A detector with a fine head: the predictor runs the head only on the cells around each character
+    (FineCharHead.windows) and gets the character boxes that decoding the dense fine maps gives; words stay
+    the stride-4 ones, characters change."""
+    import dataclasses
+
+    from models.detection.decode import decode_maps
+    from models.detection.predictor import _page_maps
+    torch.manual_seed(0)
+    shipped = DetectionPredictor.from_weights("detector")
+    model = Detector(dataclasses.replace(shipped.model.cfg, char_stride=2))
+    model.load_state_dict(shipped.model.state_dict(), strict=False)        # a random fine head on top
+    pred = DetectionPredictor(model, shipped.config, shipped.decode_config, precision="fp32")
+    off = DetectionPredictor(model, shipped.config, dataclasses.replace(shipped.decode_config, fine_chars="off"),
+                             precision="fp32")
+    image, _ = toy_source()(np.random.default_rng(5))
+    page, plain = pred.detect([image])[0], off.detect([image])[0]
+    arr, (sx, sy) = pred._prepare(image)
+    with torch.inference_mode():
+        out = pred.net(pred._batch_tensor([arr]))
+        dense = pred.fine_head(out["stem"], out["tower"])
+    maps = _page_maps({**{k: v for k, v in out.items() if k not in ("stem", "tower")}, **dense}, 0, arr.shape[:2], 4)
+    want = decode_maps(maps, 4, (arr.shape[1], arr.shape[0]), pred.decode_config)
+    assert page.words and len(page.words) == len(want.words) == len(plain.words)
+    for got, ref, base in zip(page.words, want.words, plain.words):
+        np.testing.assert_allclose(got.quad, base.quad, atol=0.5)
+        np.testing.assert_allclose([c.quad for c in got.chars],
+                                   [c.quad * np.float32([1 / sx, 1 / sy]) for c in ref.chars], atol=0.05)
+    assert not np.allclose([c.quad for w in page.words for c in w.chars],
+                           [c.quad for w in plain.words for c in w.chars], atol=0.5)

@@ -72,13 +72,12 @@ def test_decode_of_encoded_hand_made_page_gives_back_the_boxes():
 def test_thin_characters_sharing_a_stride_4_cell_come_back_from_the_fine_maps():
     """'il' drawn 2 px wide, centres 2.3 px apart: both fall in one stride-4 cell, so the stride-4 maps hold
     one peak; with the fine stride-2 maps decoded (and the words still from the stride-4 links) both come
-    back; `fine_chars="add"` keeps the stride-4 one and adds the fine one it does not cover, and "off" goes
-    back to the stride-4 characters."""
+    back with `fine_chars="replace"`, and "off" goes back to the stride-4 characters."""
     page = Page(width=64, height=64, words=[_word([(20.5, 20, 22.5, 40), (22.8, 20, 24.8, 40)], "il")])
     coarse = perfect_logits(encode(page, (64, 64)))
     fine = perfect_logits(encode(page, (64, 64), TargetConfig(stride=2)), stride=2)
     maps = {**coarse, **{f"fine_{k}": fine[k] for k in ("center", "box", "offset")}}
-    out = decode_maps(maps, STRIDE, (64, 64))
+    out = decode_maps(maps, STRIDE, (64, 64), DecodeConfig(fine_chars="replace"))
     assert len(out.words) == 1 and len(out.words[0].chars) == 2
     for got, want in zip(out.words[0].chars, page.words[0].chars):
         assert polygon_iou(got.quad, want.quad) > 0.9
@@ -86,12 +85,27 @@ def test_thin_characters_sharing_a_stride_4_cell_come_back_from_the_fine_maps():
     assert sum(len(w.chars) for w in decode_maps(coarse, STRIDE, (64, 64)).words) == 1
     no_fine = decode_maps(maps, STRIDE, (64, 64), DecodeConfig(fine_chars="off"))
     assert sum(len(w.chars) for w in no_fine.words) == 1
-    added = decode_maps(maps, STRIDE, (64, 64), DecodeConfig(fine_chars="add"))
-    assert len(added.words) == 1 and len(added.words[0].chars) == 2
-    for got, want in zip(added.words[0].chars, page.words[0].chars):
-        assert polygon_iou(got.quad, want.quad) > 0.9
     with pytest.raises(ValueError, match="fine_chars"):
         decode_maps(maps, STRIDE, (64, 64), DecodeConfig(fine_chars="both"))
+
+
+def test_refine_takes_each_characters_box_from_the_fine_maps_and_keeps_the_words():
+    """`fine_chars="refine"`: the characters are the stride-4 peaks, each with the box regressed at the most
+    central fine cell around its centre; words, lines and their quads stay as the stride-4 boxes make them."""
+    page = _hand_page()
+    coarse = perfect_logits(encode(page, (64, 128)))
+    coarse["box"] = coarse["box"] + 0.3                      # every stride-4 box 35 % too far out on each side
+    fine = perfect_logits(encode(page, (64, 128), TargetConfig(stride=2)), stride=2)
+    maps = {**coarse, **{f"fine_{k}": fine[k] for k in ("center", "box", "offset")}}
+    off = decode_maps(maps, STRIDE, (128, 64), DecodeConfig(fine_chars="off"))
+    refined = decode_maps(maps, STRIDE, (128, 64), DecodeConfig(fine_chars="refine"))
+    assert [len(w.chars) for w in refined.words] == [len(w.chars) for w in off.words] == [2, 1]
+    for got, base, want in zip(refined.words, off.words, page.words):
+        np.testing.assert_allclose(got.quad, base.quad)
+        assert polygon_iou(got.quad, want.quad) < 0.9
+        for gc, bc, wc in zip(got.chars, base.chars, want.chars):
+            assert polygon_iou(gc.quad, wc.quad) > 0.99 and polygon_iou(bc.quad, wc.quad) < 0.9
+    assert [ln.word_ids for ln in refined.lines] == [ln.word_ids for ln in off.lines]
 
 
 @pytest.mark.parametrize("orientation", [0, 90, 180, 270])

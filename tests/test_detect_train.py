@@ -1,4 +1,6 @@
 """A few training steps on toy pages lower the detector's loss (CI smoke)."""
+import json
+
 import pytest
 import torch
 
@@ -76,7 +78,8 @@ def test_cli_continues_from_shipped_weights(tmp_path, monkeypatch):
     out = tmp_path / "out"
     assert main(["train", "detector", "--source", "toy", "--steps", "2", "--lr", "1e-9", "--batch-size", "2",
                  "--crop", "128", "--init", str(tmp_path / "shipped.pt"), "--weights-dir", str(out),
-                 "--eval-pages", "0", "--experiment", "smoke", "--log-every", "1"]) == 0
+                 "--ckpt", str(tmp_path / "ck.pt"), "--eval-pages", "0", "--experiment", "smoke",
+                 "--log-every", "1"]) == 0
     shipped = DetectionPredictor.from_weights("shipped", tmp_path)
     tuned = DetectionPredictor.from_weights("detector", out)
     assert DetectorConfig.from_dict(json.loads((out / "detector.json").read_text())["architecture"]) == \
@@ -87,36 +90,43 @@ def test_cli_continues_from_shipped_weights(tmp_path, monkeypatch):
     assert torch.allclose(a[conv], b[conv], atol=1e-5)           # lr 1e-9: still the shipped weights
 
 
-def test_cli_trains_a_fine_head_on_top_of_the_shipped_detector(tmp_path, monkeypatch):
-    """`--fine-head --init <shipped .pt>`: the written detector has the fine head, the shipped weights
-    everywhere else (exactly: they were frozen); without --init it is refused."""
+def test_cli_trains_a_fine_head_on_top_of_a_detector(tmp_path, monkeypatch):
+    """`--fine-head --init <weights .pt>` on a detector without a fine head (the shipped trunk, stride 4
+    only): the written detector has the fine head, the given weights everywhere else (exactly: they were
+    frozen), its flip classifier and settings; without --init it is refused."""
+    import dataclasses
+    import numpy as np
     from jobs.cli import main
     from models.detection.predictor import DetectionPredictor
-    from models.weights import WEIGHTS_DIR
+    from models.weights import save_weights
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    shipped = DetectionPredictor.from_weights("detector")
+    plain = Detector(dataclasses.replace(shipped.model.cfg, char_stride=4))
+    plain.load_state_dict({k: v for k, v in shipped.model.state_dict().items() if not k.startswith("fine.")})
+    base = DetectionPredictor(plain, shipped.config, shipped.decode_config, flip_model=shipped.flip_model, fuse=True)
+    init = save_weights("plain", base.state_dict(), {**base.config_dict(), "trained_steps": 7}, tmp_path)
     args = ["train", "detector", "--source", "toy", "--steps", "2", "--batch-size", "2", "--crop", "128",
             "--fine-head", "--eval-pages", "0", "--experiment", "smoke", "--ckpt", str(tmp_path / "ck.pt"),
             "--weights-dir", str(tmp_path / "out")]
     with pytest.raises(SystemExit, match="--init"):
         main(args)
-    assert main(args + ["--init", str(WEIGHTS_DIR / "detector.pt")]) == 0
-    shipped = DetectionPredictor.from_weights("detector").model.state_dict()
+    assert main(args + ["--init", str(init)]) == 0
+    given = plain.state_dict()
     tuned = DetectionPredictor.from_weights("detector", tmp_path / "out")
     assert tuned.model.cfg.char_stride == 2 and tuned.flip_model is not None
     state = tuned.model.state_dict()
-    assert set(state) - set(shipped) == {k for k in state if k.startswith("fine.")} != set()
-    assert all(torch.equal(v, state[k]) for k, v in shipped.items())
+    assert set(state) - set(given) == {k for k in state if k.startswith("fine.")} != set()
+    assert all(torch.equal(v, state[k]) for k, v in given.items())
+    written = json.loads((tmp_path / "out" / "detector.json").read_text())
+    assert written["trained_steps"] == 7 and written["fine_head"]["steps"] == 2
     # --export-only from the run's checkpoint writes the same detector, flip classifier and settings included
-    assert main(args[:-2] + ["--weights-dir", str(tmp_path / "exp"), "--init", str(WEIGHTS_DIR / "detector.pt"),
-                             "--export-only"]) == 0
+    assert main(args[:-2] + ["--weights-dir", str(tmp_path / "exp"), "--init", str(init), "--export-only"]) == 0
     exported = DetectionPredictor.from_weights("detector", tmp_path / "exp")
     assert exported.flip_model is not None and exported.version == tuned.version
-    assert exported.decode_config == tuned.decode_config == DetectionPredictor.from_weights("detector").decode_config
-    # decoded from its stride-4 characters, it finds what the shipped detector finds
-    import dataclasses
-    import numpy as np
+    assert exported.decode_config == tuned.decode_config == base.decode_config
+    # decoded from its stride-4 characters, it finds what the detector it started from finds
     image = toy_source()(np.random.default_rng(0))[0]
-    want = DetectionPredictor.from_weights("detector").detect([image])[0]
+    want = base.detect([image])[0]
     tuned.decode_config = dataclasses.replace(tuned.decode_config, fine_chars="off")
     got = tuned.detect([image])[0]
     assert want.words and len(got.words) == len(want.words)

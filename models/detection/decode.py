@@ -2,8 +2,8 @@
 
 1. characters: local maxima of the centerness map (3x3 max-pool trick) above `center_thr`; each peak
    gives one box from its FCOS distances and one exact centre from its offset. Where the maps hold the fine
-   head's stride-2 character maps (`fine_*`), `fine_chars` takes the characters from those, or adds theirs
-   where no stride-4 character covers them;
+   head's stride-2 character maps (`fine_*`), `fine_chars="refine"` regresses each character's box again from
+   those (words keep the stride-4 boxes), "replace" takes the characters from the fine peaks instead;
 2. words: connected components (4-connectivity) of the link map above `link_thr`, every peak's cell
    added so that each character falls in a component; characters of one component form a word;
 3. orientation: the reading axis (horizontal / vertical) per page and per word from the orientation
@@ -32,7 +32,7 @@ from models.unionfind import DisjointSets
 MIN_SPAN = 4.0      # a word's skew is estimated only over at least this many character heights
 MAX_SKEW = 15.0     # degrees
 LINE_BLOCK = 512    # group_lines compares this many words with all others at a time
-FINE_MODES = ("replace", "add", "off")
+FINE_MODES = ("refine", "replace", "off")
 
 
 @dataclass(frozen=True)
@@ -49,8 +49,8 @@ class DecodeConfig:
     orient_mode: str = "net"       # up vs down along the reading axis: "net" or "geometry" (upright_score)
     split_gap: float = 1.0         # a link component is cut where characters are further apart (in heights)
     split_shift: float = 0.6       # ... or where they sit on different lines (offset across, in heights)
-    fine_chars: str = "replace"    # with the fine stride-2 maps: "replace" the characters by theirs, "add"
-                                   # theirs where no stride-4 character's box covers their centre, or "off"
+    fine_chars: str = "refine"     # with the fine stride-2 maps: "refine" each character's box with theirs,
+                                   # "replace" the characters by their peaks, or "off"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -117,30 +117,57 @@ def _char_peaks(maps: dict[str, torch.Tensor], key: str, stride: int, thr: float
     return (ii.numpy() * stride, jj.numpy() * stride, boxes, centres, center[ii, jj].numpy())
 
 
-def _add_uncovered(coarse: tuple[np.ndarray, ...], fine: tuple[np.ndarray, ...],
-                   shape: tuple[int, int]) -> tuple[np.ndarray, ...]:
-    """The coarse characters plus the fine ones whose centre no coarse character's box covers."""
-    covered = np.zeros(shape, np.uint8)
-    for x0, y0, x1, y1 in np.round(coarse[2]).astype(np.int64):
-        covered[max(0, y0):max(0, y1 + 1), max(0, x0):max(0, x1 + 1)] = 1
-    cx = np.clip(np.round(fine[3][:, 0]).astype(np.int64), 0, shape[1] - 1)
-    cy = np.clip(np.round(fine[3][:, 1]).astype(np.int64), 0, shape[0] - 1)
-    new = covered[cy, cx] == 0
-    return tuple(np.concatenate([c, f[new]]) for c, f in zip(coarse, fine))
+def _fine_windows(maps: dict[str, torch.Tensor], rows: np.ndarray, cols: np.ndarray,
+                  fine_head) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    """The fine maps on the 3x3 stride-2 cells around each (row, col): cut from the dense `fine_*` maps when
+    `maps` hold them, else computed on those cells only by `fine_head` (FineCharHead.windows) from the
+    `stem` and `tower` features. Returns ({name: (n, C, 3, 3)}, valid (n, 3, 3))."""
+    rows, cols = torch.from_numpy(rows), torch.from_numpy(cols)
+    if "fine_center" not in maps:
+        with torch.inference_mode():
+            win, valid = fine_head.windows(maps["stem"], maps["tower"], rows, cols)
+        return {k: v.float() for k, v in win.items()}, valid
+    h, w = maps["fine_center"].shape[-2:]
+    steps = torch.arange(-1, 2)
+    ri, ci = rows[:, None] + steps, cols[:, None] + steps
+    valid = ((ri >= 0) & (ri < h))[:, :, None] & ((ci >= 0) & (ci < w))[:, None, :]
+    ri, ci = ri.clamp(0, h - 1), ci.clamp(0, w - 1)
+    return {k: maps[k][:, ri[:, :, None], ci[:, None, :]].permute(1, 0, 2, 3).float()
+            for k in ("fine_center", "fine_box")}, valid
+
+
+def _refine_boxes(centres: np.ndarray, maps: dict[str, torch.Tensor], fine_head=None) -> np.ndarray:
+    """Character boxes regressed again from the fine maps: for each character centre (n, 2), the box of the
+    most central fine cell (highest fine centerness) among the 3x3 fine cells around it."""
+    fi = np.floor(centres[:, 1] / FINE_STRIDE).astype(np.int64)
+    fj = np.floor(centres[:, 0] / FINE_STRIDE).astype(np.int64)
+    win, valid = _fine_windows(maps, fi, fj, fine_head)
+    logit = win["fine_center"][:, 0].masked_fill(~valid, -torch.inf).flatten(1)       # (n, 9)
+    best = logit.argmax(1)
+    di, dj = (best // 3 - 1).numpy(), (best % 3 - 1).numpy()
+    dist = torch.exp(win["fine_box"].flatten(2)[torch.arange(len(best)), :, best]).numpy() * FINE_STRIDE
+    px, py = (fj + dj + 0.5) * FINE_STRIDE, (fi + di + 0.5) * FINE_STRIDE
+    return np.stack([px - dist[:, 0], py - dist[:, 1], px + dist[:, 2], py + dist[:, 3]], 1)
 
 
 def decode_maps(maps: dict[str, torch.Tensor], stride: int, size: tuple[int, int],
-                cfg: DecodeConfig = DecodeConfig()) -> Page:
+                cfg: DecodeConfig = DecodeConfig(), fine_head=None) -> Page:
     """One image's head maps (C, h, w) -> Page of `size` = (width, height) with chars, words, lines and
-    orientation. `maps` hold raw logits as the model returns them."""
+    orientation. `maps` hold raw logits as the model returns them; a model with a fine head returns its
+    `stem` and `tower` features instead of the fine maps, and `fine_head` (its FineCharHead) computes those
+    from them (or `maps` hold the dense `fine_*` maps)."""
     width, height = size
-    mode = cfg.fine_chars if "fine_center" in maps else "off"
+    if "fine_center" not in maps and "stem" in maps and fine_head is not None and cfg.fine_chars == "replace":
+        with torch.inference_mode():
+            dtype = next(fine_head.parameters()).dtype
+            dense = fine_head(maps["stem"][None].to(dtype), maps["tower"][None].to(dtype))
+        maps = {**maps, **{k: v[0] for k, v in dense.items()}}
+    has_fine = "fine_center" in maps or ("stem" in maps and fine_head is not None)
+    mode = cfg.fine_chars if has_fine else "off"
     if mode not in FINE_MODES:
         raise ValueError(f"fine_chars must be one of {FINE_MODES}, got {mode!r}")
     peaks = _char_peaks(maps, "fine_" if mode == "replace" else "", FINE_STRIDE if mode == "replace" else stride,
                         cfg.center_thr)
-    if mode == "add":
-        peaks = _add_uncovered(peaks, _char_peaks(maps, "fine_", FINE_STRIDE, cfg.center_thr), (height, width))
     rows, cols, boxes, centres, scores = peaks
     if len(scores) == 0:
         return Page(width=width, height=height)
@@ -175,7 +202,8 @@ def decode_maps(maps: dict[str, torch.Tensor], stride: int, size: tuple[int, int
     wp = word_p[np.searchsorted(labels_used, comp[first])]
     rows = np.arange(len(parts))
     orientations = np.where(axes == page_axis, page_orient, 90 * axes + 180 * (wp[rows, axes + 2] > wp[rows, axes]))
-    words = make_words(parts, orientations, boxes, centres, scores)
+    char_boxes = _refine_boxes(centres, maps, fine_head) if mode == "refine" else None
+    words = make_words(parts, orientations, boxes, centres, scores, char_boxes)
     page = Page(width=width, height=height, words=words, orientation=page_orient)
     group_lines(page, cfg)
     return page
@@ -291,10 +319,11 @@ def split_words(comp: np.ndarray, axis: np.ndarray, boxes: np.ndarray, centres: 
 
 
 def make_words(parts: list[np.ndarray], orientations: np.ndarray, boxes: np.ndarray, centres: np.ndarray,
-               scores: np.ndarray) -> list[Word]:
+               scores: np.ndarray, char_boxes: np.ndarray | None = None) -> list[Word]:
     """Words from groups of characters (indices into boxes / centres / scores) read at `orientations`:
     characters ordered along the word's reading direction (refined by _group_angles), each word's quad the
-    rectangle around its characters aligned with that direction. Array operations over all words."""
+    rectangle around its characters aligned with that direction. Array operations over all words.
+    `char_boxes` (same rows as `boxes`) give the characters' own quads instead, the words keeping `boxes`'."""
     if not parts:
         return []
     lens = np.array([len(p) for p in parts])
@@ -307,10 +336,16 @@ def make_words(parts: list[np.ndarray], orientations: np.ndarray, boxes: np.ndar
     t = np.radians(angle)[wid]
     order = np.lexsort((c[:, 0] * np.cos(t) + c[:, 1] * np.sin(t), wid))   # by word, then along its direction
     idx, b = idx[order], b[order]
-    q = b[:, [[0, 1], [2, 1], [2, 3], [0, 3]]]                 # TL, TR, BR, BL of upright text
     shift = (np.rint(angle / 90.0).astype(int) % 4)[wid]       # rolled to the reading direction's TL
-    quads = q[np.arange(len(q))[:, None], (np.arange(4)[None, :] + shift[:, None]) % 4].astype(np.float32)
+
+    def as_quads(bx: np.ndarray) -> np.ndarray:
+        q = bx[:, [[0, 1], [2, 1], [2, 3], [0, 3]]]            # TL, TR, BR, BL of upright text
+        return q[np.arange(len(q))[:, None], (np.arange(4)[None, :] + shift[:, None]) % 4].astype(np.float32)
+
+    quads = as_quads(b)
     wq = _group_rects(quads.astype(np.float64), wid, angle)
+    if char_boxes is not None:
+        quads = as_quads(char_boxes[idx])
     starts, _ = _runs(wid)
     conf = np.add.reduceat(scores[idx].astype(np.float64), starts) / lens
     chars = [Char("", qd, float(s)) for qd, s in zip(quads, scores[idx])]

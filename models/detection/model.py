@@ -9,14 +9,13 @@ Heads (channel layout of the stride-4 output map, see `HEADS`):
     orient  4  logits of the reading direction of the text under the cell (0, 90, 180, 270 degrees)
     link    1  logit of the link (affinity) map between neighbouring characters of the same word
 
-With `char_stride=2` a small fine head (`FineCharHead`) adds the character maps once more at stride 2, under
-`fine_center`, `fine_box` and `fine_offset` (same layout, distances in units of 2 pixels): thin characters and
-punctuation that share a stride-4 cell with a neighbour get their own peak. It reads the stem (stride 2) and
-the stride-4 tower, and is trained with the rest of the network frozen (`lakeocr train detector --fine-head`),
-so the stride-4 maps (words, links, orientation) stay as they were.
-
-Input: (N, 1, H, W) float gray pages normalised by `DetectorConfig.mean/std`, H and W multiples of
-`DetectorConfig.pad_multiple`.
+With `char_stride=2` a small fine head (`FineCharHead`) gives the character maps once more at stride 2
+(`fine_center`, `fine_box`, `fine_offset`: the same layout, distances in units of 2 pixels), where thin
+characters and punctuation sharing a stride-4 cell get their own cells. It reads the stem (stride 2) and the
+stride-4 tower, and is trained with the rest of the network frozen (`lakeocr train detector --fine-head`), so
+the stride-4 maps (words, links, orientation) stay as they were. Such a model's forward returns the `stem`
+and `tower` features besides the stride-4 maps; the decoder runs the fine head on them, densely or only on
+the few cells around each character (`FineCharHead.windows`).
 """
 from __future__ import annotations
 
@@ -130,9 +129,33 @@ class FineCharHead(nn.Module):
             self.out.bias[0] = -4.0
 
     def forward(self, stem: torch.Tensor, tower: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Dense fine maps (N, C, H/2, W/2) from the stem (N, ., H/2, W/2) and tower (N, ., H/4, W/4)."""
         x = self.lateral(stem) + F.interpolate(self.top(tower), size=stem.shape[-2:], mode="nearest")
-        y = self.out(self.conv(F.relu(x)))
-        return {f"fine_{k}": v for k, v in zip(FINE_HEADS, torch.split(y, list(FINE_HEADS.values()), dim=1))}
+        return _split_fine(self.out(self.conv(F.relu(x))))
+
+    def windows(self, stem: torch.Tensor, tower: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor,
+                radius: int = 1) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        """The fine maps on the (2 radius + 1)^2 cells around each stride-2 cell (rows[i], cols[i]) of one image
+        (stem (C, h2, w2), tower (C', h4, w4) with h4 = ceil(h2 / 2)), computed there only: the dense maps'
+        values at those cells (the map's border padded with zeros, as the dense 3x3 conv). Returns
+        ({name: (n, C, k, k)}, valid (n, k, k): the cell lies inside the map)."""
+        h2, w2 = stem.shape[-2:]
+        steps = torch.arange(-radius - 1, radius + 2)          # one ring more for the 3x3 conv
+        ri, ci = rows.long()[:, None] + steps, cols.long()[:, None] + steps
+        valid_r, valid_c = (ri >= 0) & (ri < h2), (ci >= 0) & (ci < w2)
+        ri, ci = ri.clamp(0, h2 - 1), ci.clamp(0, w2 - 1)
+        dtype = self.lateral.weight.dtype                      # gathered first: only these cells are cast
+        # (h, w, C) views: each cell's channels sit together in memory for channels_last features
+        s = stem.permute(1, 2, 0)[ri[:, :, None], ci[:, None, :]].permute(0, 3, 1, 2).to(dtype)
+        t = tower.permute(1, 2, 0)[(ri // 2)[:, :, None], (ci // 2)[:, None, :]].permute(0, 3, 1, 2).to(dtype)
+        inside = valid_r[:, :, None] & valid_c[:, None, :]
+        x = F.relu(self.lateral(s) + self.top(t)) * inside[:, None].to(s.dtype)
+        y = self.out(self.conv(x))[..., 1:-1, 1:-1]           # the inner cells saw their whole 3x3 input
+        return _split_fine(y), inside[:, 1:-1, 1:-1]
+
+
+def _split_fine(y: torch.Tensor) -> dict[str, torch.Tensor]:
+    return {f"fine_{k}": v for k, v in zip(FINE_HEADS, torch.split(y, list(FINE_HEADS.values()), dim=1))}
 
 
 class Detector(nn.Module):
@@ -161,12 +184,12 @@ class Detector(nn.Module):
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """(N, 1, H, W) normalised pages -> dict of head maps (N, C, H/stride, W/stride), raw logits; with the
-        fine head also the fine_* maps (N, C, H/2, W/2)."""
+        fine head also the features it reads: `stem` (N, C, H/2, W/2) and `tower` (N, C, H/4, W/4)."""
         stem, tower = self.trunk(x)
         y = self.out(tower)
         maps = dict(zip(HEADS, torch.split(y, list(HEADS.values()), dim=1)))
         if self.fine is not None:
-            maps.update(self.fine(stem, tower))
+            maps.update(stem=stem, tower=tower)
         return maps
 
     def trunk_modules(self) -> list[nn.Module]:

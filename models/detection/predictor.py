@@ -42,7 +42,7 @@ def _page_maps(out: dict[str, torch.Tensor], k: int, shape: tuple[int, int], str
     """Batch item k's head maps cut to its own image's cells (the fine_* maps at FINE_STRIDE)."""
     maps = {}
     for name, v in out.items():
-        s = FINE_STRIDE if name.startswith("fine_") else stride
+        s = FINE_STRIDE if name.startswith("fine_") or name == "stem" else stride
         maps[name] = v[k, :, :-(-shape[0] // s), :-(-shape[1] // s)].cpu()
     return maps
 
@@ -71,6 +71,7 @@ class DetectionPredictor:
         self.precision = resolve_precision(precision, self.device, allowed=("auto", "fp32", "bf16", "fp16"))
         self.model = model.to(device).eval()
         self.net = place(fused_for_inference(self.model) if fuse else self.model, self.precision, self.device)
+        self.fine_head = self.net.fine          # the decoder runs it on the features the network returns
         self.flip_model = flip_model.eval() if flip_model is not None else None
         self.config = config
         self.decode_config = decode
@@ -160,7 +161,8 @@ class DetectionPredictor:
                     out = self.net(self._batch_tensor([a for a, _ in prepared]))
                 for k, (image, (arr, (sx, sy))) in enumerate(zip(chunk, prepared)):
                     maps = _page_maps(out, k, arr.shape[:2], stride)
-                    page = decode_maps(maps, stride, (arr.shape[1], arr.shape[0]), self.decode_config)
+                    page = decode_maps(maps, stride, (arr.shape[1], arr.shape[0]), self.decode_config,
+                                       fine_head=self.fine_head)
                     if self.flip_model is not None:
                         self._settle_direction(arr, page)
                     scaled = transform_page(page, (1 / sx, 1 / sy), size=(image.shape[1], image.shape[0]))
