@@ -126,7 +126,7 @@ def _fine_windows(maps: dict[str, torch.Tensor], rows: np.ndarray, cols: np.ndar
     if "fine_center" not in maps:
         with torch.inference_mode():
             win, valid = fine_head.windows(maps["stem"], maps["tower"], rows, cols)
-        return {k: v.float() for k, v in win.items()}, valid
+        return {k: v.float().cpu() for k, v in win.items()}, valid.cpu()
     h, w = maps["fine_center"].shape[-2:]
     steps = torch.arange(-1, 2)
     ri, ci = rows[:, None] + steps, cols[:, None] + steps
@@ -159,9 +159,9 @@ def decode_maps(maps: dict[str, torch.Tensor], stride: int, size: tuple[int, int
     width, height = size
     if "fine_center" not in maps and "stem" in maps and fine_head is not None and cfg.fine_chars == "replace":
         with torch.inference_mode():
-            dtype = next(fine_head.parameters()).dtype
-            dense = fine_head(maps["stem"][None].to(dtype), maps["tower"][None].to(dtype))
-        maps = {**maps, **{k: v[0] for k, v in dense.items()}}
+            like = next(fine_head.parameters())
+            dense = fine_head(maps["stem"][None].to(like), maps["tower"][None].to(like))
+        maps = {**maps, **{k: v[0].float().cpu() for k, v in dense.items()}}
     has_fine = "fine_center" in maps or ("stem" in maps and fine_head is not None)
     mode = cfg.fine_chars if has_fine else "off"
     if mode not in FINE_MODES:

@@ -140,14 +140,15 @@ class FineCharHead(nn.Module):
         values at those cells (the map's border padded with zeros, as the dense 3x3 conv). Returns
         ({name: (n, C, k, k)}, valid (n, k, k): the cell lies inside the map)."""
         h2, w2 = stem.shape[-2:]
-        steps = torch.arange(-radius - 1, radius + 2)          # one ring more for the 3x3 conv
-        ri, ci = rows.long()[:, None] + steps, cols.long()[:, None] + steps
+        steps = torch.arange(-radius - 1, radius + 2, device=stem.device)     # one ring more for the 3x3 conv
+        ri = rows.to(stem.device).long()[:, None] + steps
+        ci = cols.to(stem.device).long()[:, None] + steps
         valid_r, valid_c = (ri >= 0) & (ri < h2), (ci >= 0) & (ci < w2)
         ri, ci = ri.clamp(0, h2 - 1), ci.clamp(0, w2 - 1)
-        dtype = self.lateral.weight.dtype                      # gathered first: only these cells are cast
+        like = self.lateral.weight                             # gathered first: only these cells are cast
         # (h, w, C) views: each cell's channels sit together in memory for channels_last features
-        s = stem.permute(1, 2, 0)[ri[:, :, None], ci[:, None, :]].permute(0, 3, 1, 2).to(dtype)
-        t = tower.permute(1, 2, 0)[(ri // 2)[:, :, None], (ci // 2)[:, None, :]].permute(0, 3, 1, 2).to(dtype)
+        s = stem.permute(1, 2, 0)[ri[:, :, None], ci[:, None, :]].permute(0, 3, 1, 2).to(like)
+        t = tower.permute(1, 2, 0)[(ri // 2)[:, :, None], (ci // 2)[:, None, :]].permute(0, 3, 1, 2).to(like)
         inside = valid_r[:, :, None] & valid_c[:, None, :]
         x = F.relu(self.lateral(s) + self.top(t)) * inside[:, None].to(s.dtype)
         y = self.out(self.conv(x))[..., 1:-1, 1:-1]           # the inner cells saw their whole 3x3 input

@@ -39,11 +39,13 @@ class PredictorConfig:
 
 
 def _page_maps(out: dict[str, torch.Tensor], k: int, shape: tuple[int, int], stride: int) -> dict[str, torch.Tensor]:
-    """Batch item k's head maps cut to its own image's cells (the fine_* maps at FINE_STRIDE)."""
+    """Batch item k's head maps cut to its own image's cells (the fine_* maps and the stem at FINE_STRIDE), on
+    the CPU; the fine head's features stay on the network's device."""
     maps = {}
     for name, v in out.items():
         s = FINE_STRIDE if name.startswith("fine_") or name == "stem" else stride
-        maps[name] = v[k, :, :-(-shape[0] // s), :-(-shape[1] // s)].cpu()
+        cut = v[k, :, :-(-shape[0] // s), :-(-shape[1] // s)]
+        maps[name] = cut if name in ("stem", "tower") else cut.cpu()      # features stay where the fine head is
     return maps
 
 
