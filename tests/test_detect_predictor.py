@@ -183,3 +183,12 @@ def test_refined_characters_from_the_fine_windows_match_the_dense_fine_maps():
                                    [c.quad * np.float32([1 / sx, 1 / sy]) for c in ref.chars], atol=0.05)
     assert not np.allclose([c.quad for w in page.words for c in w.chars],
                            [c.quad for w in plain.words for c in w.chars], atol=0.5)
+    # "replace": the predictor runs the head densely on the features, as decoding the dense maps does
+    pred.decode_config = dataclasses.replace(pred.decode_config, fine_chars="replace")
+    cfg = pred.decode_config
+    got = pred.detect([image])[0]
+    want = decode_maps(maps, 4, (arr.shape[1], arr.shape[0]), cfg)
+    scale = np.float32([1 / sx, 1 / sy])
+    assert sum(len(w.chars) for w in got.words) == sum(len(w.chars) for w in want.words) > 0
+    np.testing.assert_allclose([c.quad for w in got.words for c in w.chars],
+                               [c.quad * scale for w in want.words for c in w.chars], atol=0.05)

@@ -52,6 +52,10 @@ class DecodeConfig:
     fine_chars: str = "refine"     # with the fine stride-2 maps: "refine" each character's box with theirs,
                                    # "replace" the characters by their peaks, or "off"
 
+    def __post_init__(self):
+        if self.fine_chars not in FINE_MODES:
+            raise ValueError(f"fine_chars must be one of {FINE_MODES}, got {self.fine_chars!r}")
+
     def to_dict(self) -> dict:
         return asdict(self)
 
@@ -164,8 +168,6 @@ def decode_maps(maps: dict[str, torch.Tensor], stride: int, size: tuple[int, int
         maps = {**maps, **{k: v[0].float().cpu() for k, v in dense.items()}}
     has_fine = "fine_center" in maps or ("stem" in maps and fine_head is not None)
     mode = cfg.fine_chars if has_fine else "off"
-    if mode not in FINE_MODES:
-        raise ValueError(f"fine_chars must be one of {FINE_MODES}, got {mode!r}")
     peaks = _char_peaks(maps, "fine_" if mode == "replace" else "", FINE_STRIDE if mode == "replace" else stride,
                         cfg.center_thr)
     rows, cols, boxes, centres, scores = peaks
