@@ -25,7 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from models.detection.model import FINE_STRIDE
+from models.detection.model import FINE_STRIDE, window_cells
 from models.types import Char, Line, Page, Word
 from models.unionfind import DisjointSets
 
@@ -131,11 +131,7 @@ def _fine_windows(maps: dict[str, torch.Tensor], rows: np.ndarray, cols: np.ndar
         with torch.inference_mode():
             win, valid = fine_head.windows(maps["stem"], maps["tower"], rows, cols)
         return {k: v.float().cpu() for k, v in win.items()}, valid.cpu()
-    h, w = maps["fine_center"].shape[-2:]
-    steps = torch.arange(-1, 2)
-    ri, ci = rows[:, None] + steps, cols[:, None] + steps
-    valid = ((ri >= 0) & (ri < h))[:, :, None] & ((ci >= 0) & (ci < w))[:, None, :]
-    ri, ci = ri.clamp(0, h - 1), ci.clamp(0, w - 1)
+    ri, ci, valid = window_cells(rows, cols, 1, maps["fine_center"].shape[-2:])
     return {k: maps[k][:, ri[:, :, None], ci[:, None, :]].permute(1, 0, 2, 3).float()
             for k in ("fine_center", "fine_box")}, valid
 

@@ -139,20 +139,25 @@ class FineCharHead(nn.Module):
         (stem (C, h2, w2), tower (C', h4, w4) with h4 = ceil(h2 / 2)), computed there only: the dense maps'
         values at those cells (the map's border padded with zeros, as the dense 3x3 conv). Returns
         ({name: (n, C, k, k)}, valid (n, k, k): the cell lies inside the map)."""
-        h2, w2 = stem.shape[-2:]
-        steps = torch.arange(-radius - 1, radius + 2, device=stem.device)     # one ring more for the 3x3 conv
-        ri = rows.to(stem.device).long()[:, None] + steps
-        ci = cols.to(stem.device).long()[:, None] + steps
-        valid_r, valid_c = (ri >= 0) & (ri < h2), (ci >= 0) & (ci < w2)
-        ri, ci = ri.clamp(0, h2 - 1), ci.clamp(0, w2 - 1)
+        ri, ci, inside = window_cells(rows.to(stem.device), cols.to(stem.device), radius + 1,
+                                      stem.shape[-2:])    # one ring more for the 3x3 conv
         like = self.lateral.weight                             # gathered first: only these cells are cast
         # (h, w, C) views: each cell's channels sit together in memory for channels_last features
         s = stem.permute(1, 2, 0)[ri[:, :, None], ci[:, None, :]].permute(0, 3, 1, 2).to(like)
         t = tower.permute(1, 2, 0)[(ri // 2)[:, :, None], (ci // 2)[:, None, :]].permute(0, 3, 1, 2).to(like)
-        inside = valid_r[:, :, None] & valid_c[:, None, :]
         x = F.relu(self.lateral(s) + self.top(t)) * inside[:, None].to(s.dtype)
         y = self.out(self.conv(x))[..., 1:-1, 1:-1]           # the inner cells saw their whole 3x3 input
         return _split_fine(y), inside[:, 1:-1, 1:-1]
+
+
+def window_cells(rows: torch.Tensor, cols: torch.Tensor, radius: int,
+                 shape: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The (2 radius + 1)^2 cells around each (rows[i], cols[i]) of a map of `shape`: row indices (n, k) and
+    column indices (n, k) clamped into the map, and which cells lie inside it (n, k, k)."""
+    steps = torch.arange(-radius, radius + 1, device=rows.device)
+    ri, ci = rows.long()[:, None] + steps, cols.long()[:, None] + steps
+    inside = ((ri >= 0) & (ri < shape[0]))[:, :, None] & ((ci >= 0) & (ci < shape[1]))[:, None, :]
+    return ri.clamp(0, shape[0] - 1), ci.clamp(0, shape[1] - 1), inside
 
 
 def _split_fine(y: torch.Tensor) -> dict[str, torch.Tensor]:
