@@ -4,6 +4,7 @@
     -> script id per word -> recognizer per script (a page whose boxes are given lines, Page.meta[GIVEN_LINES],
        is read with the line decoding)
     -> a word read with a space in it split there (models.wordsplit)
+    -> neighbours of a line read as one crop without a space joined (models.wordjoin)
     -> post-OCR stages (clustering, entities, templates), each `Page -> Page`
 
 Stages are duck-typed by the protocols below; `versions` says which weights made the output, so a cache
@@ -27,6 +28,7 @@ import numpy as np
 from models.geometry import crop_quad
 from models.linefit import fit_line_quad
 from models.types import GIVEN_LINES, Page
+from models.wordjoin import join_words
 from models.wordsplit import split_at_spaces
 
 
@@ -70,6 +72,8 @@ class Pipeline:
     crop_height: int = CROP_HEIGHT
     split_words: bool = True        # a detected word read with a space in it becomes one word per part
                                     # (models.wordsplit); off where the boxes are given words (GT boxes)
+    join_words: bool = True         # neighbours of a line read as one crop without a space become one word
+                                    # (models.wordjoin); off where the boxes are given words
     fit_boxes: bool = False         # words' crops cut along the skewed line inside each box (models.linefit):
                                     # for boxes drawn upright around the text (given boxes), not the
                                     # detector's, which follow their characters already
@@ -127,5 +131,8 @@ class Pipeline:
                 page.words[i].text, page.words[i].conf = text, float(conf)
         if self.split_words:
             split_at_spaces(page)
+        reader = self.region_reader(image) if self.join_words else None
+        if reader is not None:
+            join_words(page, reader)
         for line in page.lines:
             line.text = " ".join(page.words[i].text for i in line.word_ids if page.words[i].text)
