@@ -6,6 +6,7 @@ import numpy as np
 import torch
 
 from models.recognition.charset import Charset
+from models.recognition.confusables import PARTNER_P, PARTNERS, fix_confusables
 
 # The predictors' default for ctc_greedy's space_threshold (recognize(lines=True)). Chosen on two synthetic
 # held-out sets with the shipped recognizer 6d57d8637c53 (eval fonts; benchdata reported, not used to
@@ -16,14 +17,17 @@ SPACE_THRESHOLD: float | None = 0.3
 
 
 def ctc_greedy(logits: torch.Tensor, lengths: torch.Tensor, charset: Charset,
-               space_threshold: float | None = None) -> list[tuple[str, float]]:
+               space_threshold: float | None = None, confusables: bool = False) -> list[tuple[str, float]]:
     """(B, T, C) logits + valid token counts -> [(text, confidence)].
 
     Confidence = the product of the max probabilities of the kept (non-blank, non-repeat) tokens times
     the mean max probability of the blanks, so both a doubtful character and a doubtful gap lower it.
 
     `space_threshold`: a run of blanks between two characters (neither a space) whose space probability
-    reaches it somewhere becomes a space there (`rescue_spaces`); None decodes the argmax only."""
+    reaches it somewhere becomes a space there (`rescue_spaces`); None decodes the argmax only.
+
+    `confusables`: a `0` / `1` read inside a word and an `o` / `l` inside a number, where the model gave its
+    partner at least PARTNER_P, are read by their neighbours (models.recognition.confusables)."""
     if logits.ndim != 3 or lengths.shape[0] != logits.shape[0]:
         raise ValueError(f"expected (B, T, C) logits and (B,) lengths, got {tuple(logits.shape)}, {tuple(lengths.shape)}")
     best_logit, best = logits.max(-1)      # in the logits' own dtype (bf16 under autocast): no float copy
@@ -44,7 +48,26 @@ def ctc_greedy(logits: torch.Tensor, lengths: torch.Tensor, charset: Charset,
     n_blank = blank.sum(1)
     blank_mean = np.where(blank, best_p, 0.0).sum(1) / np.maximum(n_blank, 1)
     conf = np.where(n_blank > 0, conf * blank_mean, conf)
-    return [(charset.decode(ids[k]), float(c)) for ids, k, c in zip(best, keep, conf)]
+    texts = [charset.decode(ids[k]) for ids, k in zip(best, keep)]
+    if confusables:
+        texts = [_fix(text, logits[b], log_z[b], best[b], keep[b], charset) for b, text in enumerate(texts)]
+    return [(text, float(c)) for text, c in zip(texts, conf)]
+
+
+def _fix(text: str, logits: torch.Tensor, log_z: torch.Tensor, best: np.ndarray, keep: np.ndarray,
+         charset: Charset) -> str:
+    """`text` (one crop's greedy reading) through fix_confusables, allowed to change only the characters
+    whose partner had at least PARTNER_P at their token."""
+    frames = np.flatnonzero(keep)               # the token of each character of `text`
+    if len(frames) != len(text) or not any(c in PARTNERS for c in text):
+        return text
+    doubtful = set()
+    for i, c in enumerate(text):
+        ids = [charset.characters.find(p) + 1 for p in PARTNERS.get(c, ())]
+        ids = [k for k in ids if k > 0]
+        if ids and float((logits[frames[i], ids].float() - log_z[frames[i]]).exp().max()) >= PARTNER_P:
+            doubtful.add(i)
+    return fix_confusables(text, doubtful) if doubtful else text
 
 
 def rescue_spaces(best: np.ndarray, best_p: np.ndarray, p_space: np.ndarray, lengths: np.ndarray, space: int,

@@ -75,7 +75,7 @@ class RecognitionPredictor:
     def __init__(self, model: ColumnViTSTR, charset: Charset, spec: CropSpec | None = None, device: str = "cpu",
                  precision: str = "auto", batch_size: int | None = None, version: str = "unversioned",
                  crop_pad: float = 0.0, space_threshold: float | None = SPACE_THRESHOLD,
-                 reread: Sequence[float] = (), reread_below: float = REREAD_BELOW):
+                 reread: Sequence[float] = (), reread_below: float = REREAD_BELOW, confusables: bool = True):
         self.device = torch.device(device)
         if batch_size is None:      # crops per forward pass: on one CPU core 32 read 953 crops/s in bf16,
             batch_size = 32 if self.device.type == "cpu" else 256     # 128 only 765 (cache); GPUs want more
@@ -85,6 +85,7 @@ class RecognitionPredictor:
         self.charset, self.batch_size, self.version = charset, batch_size, version
         self.space_threshold = space_threshold     # for recognize(lines=True): decode.ctc_greedy
         self.crop_pad = float(crop_pad)     # margin around a word quad the model was trained on (Pipeline)
+        self.confusables = confusables      # 0/o, 1/l read by their neighbours (models.recognition.confusables)
         self.set_reread(reread, reread_below)
         self.spec = spec or CropSpec(height=model.cfg.height, patch_width=model.cfg.patch_width,
                                      max_width=model.cfg.max_tokens * model.cfg.patch_width)
@@ -105,7 +106,8 @@ class RecognitionPredictor:
         malformed crop (see models.recognition.data.to_gray). `lines`: crops of text lines or regions
         (several words): decoded with `space_threshold` (models.recognition.decode.ctc_greedy); word crops
         are decoded by the argmax alone, where a rescued space split words (GT word boxes of synth_ko:
-        bag-of-words F1 0.848 -> 0.827)."""
+        bag-of-words F1 0.848 -> 0.827). With `confusables` (the default) a `0` / `1` read inside a word and an
+        `o` / `l` inside a number are read by their neighbours (models.recognition.confusables)."""
         if isinstance(crops, np.ndarray):
             raise ValueError("pass a sequence of crops, not one array")
         norm = [ink_crop(c, self.spec) for c in crops]
@@ -140,7 +142,7 @@ class RecognitionPredictor:
             for idx in width_buckets([c.shape[1] for c in norm], self.batch_size):
                 images, widths = pad_batch([norm[i] for i in idx], self.spec.patch_width)
                 logits, lengths = self.model(to_model_input(images, dev), widths.to(dev))
-                for i, res in zip(idx, ctc_greedy(logits, lengths, self.charset,
-                                                           self.space_threshold if lines else None)):
+                for i, res in zip(idx, ctc_greedy(logits, lengths, self.charset, self.space_threshold if lines
+                                                  else None, self.confusables)):
                     out[i] = res
         return out
