@@ -111,16 +111,16 @@ def join_words(page: Page, reader: Reader, max_gap: float = JOIN_GAP) -> Page:
               if _one_word(text, page.words[a], page.words[b], tight)}
     if not joined:
         return page
-    runs: list[list[int]] = []                  # word index runs, each read as one word
-    inner: set[int] = set()
-    for a in range(len(page.words)):
-        if a in inner or a not in joined:
+    runs: list[list[int]] = []                  # word index runs in reading order, each read as one word
+    targets = {b for b, _, _ in joined.values()}
+    for a in joined:
+        if a in targets:                        # not the first word of its run
             continue
         run = [a]
         while run[-1] in joined:
             run.append(joined[run[-1]][0])
         runs.append(run)
-        inner.update(run[1:])
+    inner = {k for run in runs for k in run[1:]}
     quads = [_union(page.words[r[0]].quad, page.words[r[-1]].quad) for r in runs]
     long_runs = [i for i, r in enumerate(runs) if len(r) > 2]
     again = dict(zip(long_runs, reader([quads[i] for i in long_runs]))) if long_runs else {}

@@ -147,3 +147,16 @@ def test_the_pipeline_joins_unless_told_the_boxes_are_words():
     assert [w.text for w in page.words] == ["12.34"] and page.lines[0].text == "12.34"
     given = Pipeline(detector=_TwoWords(), recognizers={"*": _ReadsBy()}, join_words=False).run([image])[0]
     assert [w.text for w in given.words] == ["12", "34"] and given.lines[0].text == "12 34"
+
+
+def test_runs_follow_the_line_whatever_the_word_order():
+    # the line reads word 2, then 0, then 1 (indices not in reading order)
+    words = [_word("화번", 122, 162, script="hangul"), _word("호", 164, 184, script="hangul"),
+             _word("전", 100, 120, script="hangul")]
+    page = Page(width=800, height=200, words=list(words),
+                lines=[Line(quad=box_to_quad(100, 50, 184, 70), word_ids=[2, 0, 1])])
+    reader = _Reader(sorted(words, key=lambda w: w.quad[0, 0]),
+                     {("전", "화번"): "전화번", ("화번", "호"): "화번호", ("전", "화번", "호"): "전화번호"})
+    join_words(page, reader)
+    assert [w.text for w in page.words] == ["전화번호"] and page.lines[0].word_ids == [0]
+    assert polygon_iou(page.words[0].quad, box_to_quad(100, 50, 184, 70)) > 0.99
