@@ -26,7 +26,7 @@ def load_pipeline(weights_dir: str | Path = WEIGHTS_DIR, device: str = "cpu", wi
     readers alone, models/peers/lakeocr.py). `precision` (models.precision) goes to every predictor; "int8"
     quantises the recognizers and leaves the convolutional detector and script id on "auto"; each predictor
     rejects a name it does not know (ValueError). `reread`: every recognizer reads its doubtful crops again,
-    stretched (RecognitionPredictor.set_reread: more accurate on receipts, 1.6-2.1x the time of a real page)."""
+    stretched (RecognitionPredictor.set_reread: more accurate on receipts, 2-2.4x the time of a real page)."""
     conv_precision = "auto" if precision == "int8" else precision
     weights_dir = Path(weights_dir)
     if detector is None:
