@@ -119,6 +119,17 @@ def quad_angle(quad) -> float:
     return float(np.degrees(np.arctan2(d[1], d[0])))
 
 
+def gap_heights(a, b) -> float:
+    """Gap from quad `a`'s end to quad `b`'s start along `a`'s reading direction (its TL -> TR edge; quads
+    are TL-first in reading order), in units of their mean height; negative where they overlap."""
+    qa, qb = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    d = qa[1] - qa[0]
+    d = d / max(float(np.hypot(*d)), 1e-6)
+    n = np.array([-d[1], d[0]])
+    height = (np.ptp(qa @ n) + np.ptp(qb @ n)) / 2
+    return float(((qb @ d).min() - (qa @ d).max()) / max(height, 1e-6))
+
+
 def crop_quad(image: np.ndarray, quad, height: int | None = None, pad: float = 0.0) -> np.ndarray:
     """Rectify the region under a quad into an upright crop (reading direction left to right):
     TL -> (0, 0), TR -> (w, 0), BR -> (w, h), BL -> (0, h). `height` rescales to a fixed height keeping

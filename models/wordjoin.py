@@ -30,6 +30,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from models.geometry import gap_heights
 from models.types import Page, Word
 
 JOIN_GAP = 0.5          # the widest gap, in word heights, between two words read again as one crop
@@ -51,13 +52,6 @@ def _union(first: np.ndarray, last: np.ndarray) -> np.ndarray:
 def _axis(q: np.ndarray) -> np.ndarray:
     axis = q[1] - q[0]
     return axis / (np.linalg.norm(axis) + 1e-9)
-
-
-def gap(a: Word, b: Word) -> float:
-    """How far `b` starts after `a` ends along `a`'s reading direction, in their mean height (negative when
-    they overlap)."""
-    qa, qb = np.asarray(a.quad, np.float64), np.asarray(b.quad, np.float64)
-    return float(((qb[0] + qb[3]) / 2 - (qa[1] + qa[2]) / 2) @ _axis(qa)) / max(1e-6, (_height(qa) + _height(qb)) / 2)
 
 
 def char_gaps(word: Word) -> list[float]:
@@ -84,7 +78,7 @@ def join_candidates(page: Page, max_gap: float = JOIN_GAP, margin: float = CHAR_
         widest = float(np.median(gaps)) + margin if gaps else bare
         for a, b in zip(line.word_ids, line.word_ids[1:]):
             wa, wb = page.words[a], page.words[b]
-            g = gap(wa, wb) if wa.orientation == wb.orientation else max_gap
+            g = gap_heights(wa.quad, wb.quad) if wa.orientation == wb.orientation else max_gap
             if g < max_gap and (g <= widest or _digits(wa, wb)):
                 out.append((a, b, g <= widest))
     return out

@@ -2,10 +2,10 @@
 import numpy as np
 import pytest
 
-from models.geometry import box_to_quad, polygon_iou
+from models.geometry import box_to_quad, gap_heights, polygon_iou
 from models.pipeline import Pipeline
 from models.types import Char, Line, Page, Word
-from models.wordjoin import char_gaps, gap, join_candidates, join_words
+from models.wordjoin import char_gaps, join_candidates, join_words
 
 
 def _word(text, x0, x1, y0=50.0, h=20.0, script="latin", orientation=0):
@@ -41,14 +41,14 @@ class _Reader:
 
 def test_gap_is_in_heights_along_the_reading_direction():
     a, b = _word("은", 100, 120), _word("행", 124, 144)
-    assert gap(a, b) == pytest.approx(0.2)
-    assert gap(b, a) < 0          # b's right edge is past a's left edge: they overlap in reading order
+    assert gap_heights(a.quad, b.quad) == pytest.approx(0.2)
+    assert gap_heights(b.quad, a.quad) < 0    # b's right edge is past a's left edge: they overlap in reading order
     assert char_gaps(_word("전화", 100, 140)) == pytest.approx([0.1])
 
 
 def test_a_tight_pair_read_without_a_space_becomes_one_word_and_lines_follow():
     # character gaps 0.1 heights: a pair up to 0.15 apart is tight
-    words = [_word("Name:", 10, 70), _word("은", 100, 120, script="hangul"), _word("행", 123, 143, script="hangul"),
+    words = [_word("Name:", 10, 70), _word("은", 100, 120, script="hangul"), _word("행", 122, 142, script="hangul"),
              _word("Kim", 200, 236)]
     page = _page(*words)
     reader = _Reader(list(words), {("은", "행"): "은행"})
@@ -56,9 +56,9 @@ def test_a_tight_pair_read_without_a_space_becomes_one_word_and_lines_follow():
     assert [w.text for w in page.words] == ["Name:", "은행", "Kim"]
     assert page.lines[0].word_ids == [0, 1, 2]
     joined = page.words[1]
-    assert polygon_iou(joined.quad, box_to_quad(100, 50, 143, 70)) > 0.99
+    assert polygon_iou(joined.quad, box_to_quad(100, 50, 142, 70)) > 0.99
     assert "".join(c.text for c in joined.chars) == "은행" and joined.conf == 0.9 and joined.script == "hangul"
-    # "Name:"-"은" (30 px) and "행"-"Kim" (57 px) are not even read
+    # "Name:"-"은" (30 px) and "행"-"Kim" (58 px) are not even read
     assert len(reader.calls) == 1 and len(reader.calls[0]) == 1
 
 

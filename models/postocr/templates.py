@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 from rapidfuzz import fuzz
 
-from models.geometry import quad_angle, union_quad
+from models.geometry import gap_heights, quad_angle, union_quad
 from models.postocr.normalize import normalize
 from models.postocr.kr_regions import snap_kr_address
 from models.synth.templates import TEMPLATE_DIR, TemplateSpec, load_template
@@ -222,7 +222,7 @@ def join_words(page: Page, ids: list[int], gap: float) -> str:
             continue
         if prev is not None:
             tight = gap > 0 and prev.line_id is not None and prev.line_id == w.line_id and \
-                _gap_heights(prev, w) < gap
+                gap_heights(prev.quad, w.quad) < gap
             out += "" if tight else " "
         out += w.text
         prev = w
@@ -336,17 +336,6 @@ def _without_strays(entity: str, text: str) -> str:
         if cut and all(len(t) <= 2 for t in dropped) and normalize(entity, " ".join(cut))[1]:
             return " ".join(cut)
     return text
-
-
-def _gap_heights(a, b) -> float:
-    """Gap from word a's end to word b's start along a's reading direction (its quad's TL -> TR edge; quads
-    are TL-first in reading order), in units of their mean height."""
-    qa, qb = np.asarray(a.quad, np.float64), np.asarray(b.quad, np.float64)
-    d = qa[1] - qa[0]
-    d = d / max(float(np.hypot(*d)), 1e-6)
-    n = np.array([-d[1], d[0]])
-    height = (np.ptp(qa @ n) + np.ptp(qb @ n)) / 2
-    return float(((qb @ d).min() - (qa @ d).max()) / max(height, 1e-6))
 
 
 class TemplateRegistry:
