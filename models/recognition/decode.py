@@ -2,6 +2,8 @@
 where the gap between two characters leans to one (`space_threshold`)."""
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import torch
 
@@ -54,6 +56,13 @@ def ctc_greedy(logits: torch.Tensor, lengths: torch.Tensor, charset: Charset,
     return [(text, float(c)) for text, c in zip(texts, conf)]
 
 
+@functools.lru_cache(maxsize=8)
+def _partner_ids(charset: Charset) -> dict[str, list[int]]:
+    """Each confusable character -> the class indices of its partners in `charset` (those it holds)."""
+    index = {c: i + 1 for i, c in enumerate(charset.characters)}
+    return {c: [index[p] for p in partners if p in index] for c, partners in PARTNERS.items()}
+
+
 def _fix(text: str, logits: torch.Tensor, log_z: torch.Tensor, best: np.ndarray, keep: np.ndarray,
          charset: Charset) -> str:
     """`text` (one crop's greedy reading) through fix_confusables, allowed to change only the characters
@@ -61,10 +70,10 @@ def _fix(text: str, logits: torch.Tensor, log_z: torch.Tensor, best: np.ndarray,
     frames = np.flatnonzero(keep)               # the token of each character of `text`
     if len(frames) != len(text) or not any(c in PARTNERS for c in text):
         return text
+    partners = _partner_ids(charset)
     doubtful = set()
     for i, c in enumerate(text):
-        ids = [charset.characters.find(p) + 1 for p in PARTNERS.get(c, ())]
-        ids = [k for k in ids if k > 0]
+        ids = partners.get(c)
         if ids and float((logits[frames[i], ids].float() - log_z[frames[i]]).exp().max()) >= PARTNER_P:
             doubtful.add(i)
     return fix_confusables(text, doubtful) if doubtful else text
