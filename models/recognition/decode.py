@@ -6,6 +6,7 @@ import functools
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from models.recognition.charset import Charset
 from models.recognition.confusables import PARTNER_P, PARTNERS, fix_confusables
@@ -101,3 +102,28 @@ def rescue_spaces(best: np.ndarray, best_p: np.ndarray, p_space: np.ndarray, len
                 if p_space[b, k] >= threshold:
                     ids[k], best_p[b, k] = space, p_space[b, k]
             t = end
+
+
+def ctc_log_likelihood(texts: list[str], views: list[torch.Tensor], charset: Charset) -> np.ndarray:
+    """log P(text | crop) under CTC (blank 0) of each text, summed over several readings of one crop: each
+    view's (T, C) log-probs (a view's T may differ), or its raw logits, which give every text the same
+    per-frame log-normaliser and so the same ranking (each path takes one class a frame). -inf where a
+    view cannot emit the text."""
+    if not texts or not views:
+        raise ValueError("ctc_log_likelihood needs at least one text and one view")
+    ids = [charset.encode(t) for t in texts]
+    classes = sorted({0, *(i for seq in ids for i in seq)})      # blank first: the blank stays 0
+    column = {c: k for k, c in enumerate(classes)}
+    targets = torch.tensor([column[i] for seq in ids for i in seq], dtype=torch.int64)
+    target_lengths = torch.tensor([len(seq) for seq in ids], dtype=torch.int64)
+    total = np.zeros(len(texts))
+    for view in views:
+        if view.ndim != 2 or view.shape[1] != charset.num_classes:
+            raise ValueError(f"a view is (T, {charset.num_classes}), got {tuple(view.shape)}")
+        steps = view.shape[0]
+        lp = view[:, classes].float()            # only the classes the texts use, and the blank
+        loss = F.ctc_loss(lp[:, None, :].expand(steps, len(texts), len(classes)), targets,
+                          torch.full((len(texts),), steps, dtype=torch.int64), target_lengths,
+                          blank=0, reduction="none", zero_infinity=False)
+        total -= loss.double().numpy()
+    return total
