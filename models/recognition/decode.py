@@ -10,6 +10,7 @@ import torch.nn.functional as F
 
 from models.recognition.charset import Charset
 from models.recognition.confusables import PARTNER_P, PARTNERS, fix_confusables
+from models.recognition.data import encode_targets
 
 # The predictors' default for ctc_greedy's space_threshold (recognize(lines=True)). Chosen on two synthetic
 # held-out sets with the shipped recognizer 6d57d8637c53 (eval fonts; benchdata reported, not used to
@@ -111,11 +112,9 @@ def ctc_log_likelihood(texts: list[str], views: list[torch.Tensor], charset: Cha
     view cannot emit the text."""
     if not texts or not views:
         raise ValueError("ctc_log_likelihood needs at least one text and one view")
-    ids = [charset.encode(t) for t in texts]
-    classes = sorted({0, *(i for seq in ids for i in seq)})      # blank first: the blank stays 0
-    column = {c: k for k, c in enumerate(classes)}
-    targets = torch.tensor([column[i] for seq in ids for i in seq], dtype=torch.int64)
-    target_lengths = torch.tensor([len(seq) for seq in ids], dtype=torch.int64)
+    flat, target_lengths = encode_targets(texts, charset)
+    classes = torch.unique(torch.cat([torch.zeros(1, dtype=torch.int64), flat]))   # sorted: the blank stays 0
+    targets = torch.searchsorted(classes, flat)              # each target's column among `classes`
     total = np.zeros(len(texts))
     for view in views:
         if view.ndim != 2 or view.shape[1] != charset.num_classes:
