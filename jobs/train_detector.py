@@ -10,6 +10,10 @@
     # 3b. the fine stride-2 character head on top of the shipped detector, whose other weights stay frozen
     lakeocr train detector --init models/weights/detector.pt --fine-head --min-sigma 1.0 --steps 4000 --bf16 \
         --workers 1 --seed 8 --ckpt build/detector/fine.ckpt --weights-dir build/detector/fine
+    # 3c. every head and the trunk together, the fine head's stride-2 character maps included (a GPU's job:
+    #     the trunk learns features for thin characters and punctuation, and the fine head keeps up with it)
+    lakeocr train detector --init models/weights/detector.pt --joint --min-sigma 1.0 --lr 2e-4 --steps 3000 \
+        --bf16 --workers 1 --ckpt build/detector/joint.ckpt --weights-dir build/detector/joint
     # 4. held-out synthetic pages (eval fonts, every kind, four rotations, degraded)
     lakeocr train detector --eval-only --eval-pages 48 --eval-cache build/detector/heldout
     #    the same pages scored on the words the pipeline outputs (read, and split where read with a space)
@@ -98,8 +102,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fine-head", action="store_true",
                         help="train only a fine stride-2 character head (DetectorConfig.char_stride=2) on top of "
                         "the --init detector, whose other weights stay frozen")
+    parser.add_argument("--joint", action="store_true",
+                        help="train every head and the trunk together from --init, with the fine stride-2 "
+                        "character head's maps as well (a fine head is added when --init has none)")
     parser.add_argument("--min-sigma", type=float, default=TargetConfig.min_sigma,
-                        help="smallest sigma of a character's centre Gaussian, in cells of the trained maps")
+                        help="smallest sigma of a character's centre Gaussian, in cells of the trained maps "
+                        "(with --joint: of the fine maps; the stride-4 maps keep the default)")
     parser.add_argument("--flip", metavar="PT", help="a trained flip classifier (--train-flip OUT) to ship "
                         "inside the detector weights")
 
@@ -195,10 +203,16 @@ def _settings(args, init: DetectionPredictor | None) -> tuple[PredictorConfig, D
 
 def _steps(args, init: DetectionPredictor | None, step: int) -> dict:
     """The weights' training record: its steps, or with --fine-head the trunk's steps (from the --init
-    weights' JSON) and the fine head's run."""
-    if not args.fine_head:
+    weights' JSON) and the fine head's run, or with --joint all steps and the joint run."""
+    if not (args.fine_head or args.joint):
         return {"trained_steps": step}
-    trunk = json.loads(Path(args.init).with_suffix(".json").read_text()).get("trained_steps") if init else None
+    prior = json.loads(Path(args.init).with_suffix(".json").read_text()) if init else {}
+    trunk = prior.get("trained_steps")
+    if args.joint:          # the fine head's own run (if --init had one) stays on record
+        return {"trained_steps": (trunk or 0) + step, **{k: prior[k] for k in ("fine_head",) if k in prior},
+                "joint": {"init": init.version if init else args.init, "steps": step, "lr": args.lr,
+                          "batch_size": args.batch_size, "crop": args.crop, "min_sigma": args.min_sigma,
+                          "seed": args.seed}}
     return {"trained_steps": trunk, "fine_head": {"init": init.version if init else args.init, "steps": step,
                                                    "lr": args.lr, "batch_size": args.batch_size, "crop": args.crop,
                                                    "min_sigma": args.min_sigma, "seed": args.seed}}
@@ -268,18 +282,20 @@ def run(args) -> int:
         else:
             state = torch.load(args.init, map_location="cpu", weights_only=False)
             state = state.get("model", state)
-    if args.fine_head:
+    if args.fine_head and args.joint:
+        raise SystemExit("--fine-head (the fine head alone) and --joint (everything) exclude each other")
+    if args.fine_head or args.joint:
         if not args.init:
-            raise SystemExit("--fine-head trains on top of a detector: give it --init")
+            raise SystemExit(f"--{'joint' if args.joint else 'fine-head'} trains on top of a detector: give it --init")
         mcfg = dataclasses.replace(mcfg, char_stride=FINE_STRIDE)
     model = Detector(mcfg)
     if args.init:
-        missing, unexpected = model.load_state_dict(state, strict=not args.fine_head)
+        missing, unexpected = model.load_state_dict(state, strict=not (args.fine_head or args.joint))
         if unexpected or any(not k.startswith("fine.") for k in missing):
             raise SystemExit(f"--init {args.init} does not fit: missing {missing}, unexpected {unexpected}")
     if args.fine_head:
         freeze_trunk(model)
-    elif model.fine is not None and not args.export_only:
+    elif model.fine is not None and not args.export_only and not args.joint:
         print("note: the fine character head is not trained by this run; train it again with --fine-head "
               "on the weights it writes", flush=True)
     if args.export_only:
@@ -312,12 +328,15 @@ def run(args) -> int:
             if Path(args.ckpt).exists() else 0
         stream = ddata.batch_stream(_source(args), dcfg, seed=args.seed + start,      # a resumed run sees new crops
                                     tcfg=TargetConfig(stride=FINE_STRIDE if args.fine_head else mcfg.stride,
-                                                      min_sigma=args.min_sigma))
+                                                      min_sigma=TargetConfig.min_sigma if args.joint
+                                                      else args.min_sigma),
+                                    fine=TargetConfig(stride=FINE_STRIDE, min_sigma=args.min_sigma)
+                                    if args.joint else None)
         batches = worker_batches(stream, args.workers, args.device)
         if args.bf16:
             model = model.to(memory_format=torch.channels_last)
         result = train(model, _until(batches, args.minutes), tcfg, ckpt_path=args.ckpt, log=log_print,
-                       step_fn=make_step(args.bf16, fine=args.fine_head))
+                       step_fn=make_step(args.bf16, fine=args.fine_head, joint=args.joint))
         model = model.to(memory_format=torch.contiguous_format)
         model = model.cpu()
         predictor = DetectionPredictor(model, *_settings(args, init), flip_model=init_flip)

@@ -7,7 +7,7 @@ import torch
 from models.detection.data import DataConfig, batches, toy_source
 from models.detection.model import Detector, DetectorConfig
 from models.detection.targets import TargetConfig
-from models.detection.training import fine_loss_step, freeze_trunk, loss_step, make_step
+from models.detection.training import fine_loss_step, freeze_trunk, joint_loss_step, loss_step, make_step
 from models.engine import TrainConfig, train
 
 SMALL = dict(widths=(8, 16, 16, 32, 32), blocks=(1, 1, 1, 1), fpn_width=16)
@@ -61,6 +61,40 @@ def test_the_fine_head_trains_alone_on_a_frozen_trunk(tmp_path):
     assert not all(torch.equal(v, state[k]) for k, v in fine.items())
     with pytest.raises(ValueError, match="fine head"):
         freeze_trunk(Detector(DetectorConfig(**SMALL)))
+
+
+def test_joint_training_moves_the_trunk_and_both_strides_maps(tmp_path):
+    """`joint`: a batch holds the stride-4 maps and the fine stride-2 ones (`fine_*`); the step returns the
+    terms of both, a few steps lower their sum, and the trunk and the fine head both move; without a fine
+    head, or asked for both `fine` and `joint`, it is refused."""
+    torch.manual_seed(0)
+    cfg = DataConfig(max_side=0, scale_range=(1.0, 1.0), crop=128, batch_size=4)
+    data = batches(toy_source((160, 160)), cfg, seed=0, fine=TargetConfig(stride=2, min_sigma=1.0))
+    probe = next(data)
+    assert probe["center"].shape[-2:] == (32, 32) and probe["fine_center"].shape[-2:] == (64, 64)
+    assert probe["fine_box"].shape[1:] == (4, 64, 64) and "fine_link" not in probe
+    model = Detector(DetectorConfig(**SMALL, char_stride=2, fine_width=8))
+    terms = joint_loss_step(model, probe)
+    assert set(loss_step(model, probe)) < set(terms)
+    assert {"fine_center", "fine_box_giou", "fine_box_l1", "fine_offset"} <= set(terms)
+    before_state = {k: v.clone() for k, v in model.state_dict().items()}
+
+    def total(m):
+        m.eval()
+        with torch.no_grad():
+            return float(sum(joint_loss_step(m, probe).values()))
+
+    before = total(model)
+    train(model, data, TrainConfig(steps=30, lr=3e-3, warmup=5, log_every=10, ckpt_every=100),
+          step_fn=make_step(joint=True))
+    assert total(model) < 0.8 * before
+    state = model.state_dict()
+    moved = {k for k, v in before_state.items() if not torch.equal(v, state[k])}
+    assert any(k.startswith("fine.") for k in moved) and any(k.startswith("backbone.") for k in moved)
+    with pytest.raises(ValueError, match="fine head"):
+        joint_loss_step(Detector(DetectorConfig(**SMALL)), probe)
+    with pytest.raises(ValueError, match="exclude"):
+        make_step(fine=True, joint=True)
 
 
 def test_cli_continues_from_shipped_weights(tmp_path, monkeypatch):
@@ -157,3 +191,35 @@ def test_eval_only_scores_the_pipelines_read_words_when_asked(tmp_path, capsys):
     read = _PipelinePages(load_pipeline(with_postocr=False, detector=detector)).detect([image])[0]
     assert not any(w.text for w in raw.words) and any(w.text for w in read.words)
     assert all(" " not in w.text for w in read.words)            # a word read with a space was split
+
+
+def test_cli_joint_run_continues_a_detector_with_its_fine_head(tmp_path, monkeypatch):
+    """`--joint --init <shipped .pt>`: every weight may move, the written detector keeps the fine head, its
+    settings and flip classifier, and its record adds the joint run to the fine head's; --joint needs
+    --init and refuses --fine-head beside it."""
+    import shutil
+
+    from jobs.cli import main
+    from models.detection.predictor import DetectionPredictor
+    from models.weights import WEIGHTS_DIR
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    for ext in ("pt", "json"):
+        shutil.copy(WEIGHTS_DIR / f"detector.{ext}", tmp_path / f"shipped.{ext}")
+    args = ["train", "detector", "--source", "toy", "--steps", "2", "--batch-size", "2", "--crop", "128",
+            "--joint", "--lr", "1e-3", "--eval-pages", "0", "--experiment", "smoke", "--ckpt", str(tmp_path / "ck.pt"),
+            "--weights-dir", str(tmp_path / "out")]
+    with pytest.raises(SystemExit, match="--init"):
+        main(args)
+    with pytest.raises(SystemExit, match="exclude"):
+        main(args + ["--init", str(tmp_path / "shipped.pt"), "--fine-head"])
+    assert main(args + ["--init", str(tmp_path / "shipped.pt")]) == 0
+    shipped = DetectionPredictor.from_weights("shipped", tmp_path)
+    tuned = DetectionPredictor.from_weights("detector", tmp_path / "out")
+    assert tuned.model.cfg == shipped.model.cfg and tuned.model.cfg.char_stride == 2
+    assert tuned.flip_model is not None and tuned.decode_config == shipped.decode_config
+    a, b = shipped.model.state_dict(), tuned.model.state_dict()
+    assert not all(torch.equal(a[k], b[k]) for k in a if k.startswith("backbone.") and a[k].is_floating_point())
+    given = json.loads((tmp_path / "shipped.json").read_text())
+    written = json.loads((tmp_path / "out" / "detector.json").read_text())
+    assert written["trained_steps"] == given["trained_steps"] + 2 and written["joint"]["steps"] == 2
+    assert written["fine_head"] == given["fine_head"] and written["joint"]["init"] == shipped.version

@@ -98,13 +98,20 @@ def random_crop(image: np.ndarray, page: Page, size: int, rng: np.random.Generat
     return crop, moved
 
 
+FINE_TARGETS = ("center", "box", "box_mask", "offset")      # the character maps a fine head trains on
+
+
 def make_example(image: np.ndarray, page: Page, cfg: DataConfig, rng: np.random.Generator,
-                 tcfg: TargetConfig = TargetConfig()) -> dict[str, np.ndarray]:
-    """One training example (already-scaled gray page -> crop -> normalised image + target maps)."""
+                 tcfg: TargetConfig = TargetConfig(), fine: TargetConfig | None = None) -> dict[str, np.ndarray]:
+    """One training example (already-scaled gray page -> crop -> normalised image + target maps). With `fine`
+    (a TargetConfig at the fine head's stride) also that stride's character maps, as `fine_<name>`."""
     crop, cpage = random_crop(image, page, cfg.crop, rng, cfg.text_bias)
     if rng.random() < cfg.rotate_p:      # balances the four reading directions (pages are mostly upright)
         crop, cpage = rotate_page(crop, cpage, int(rng.integers(1, 4)))
     ex = encode(cpage, crop.shape, tcfg)
+    if fine is not None:
+        maps = encode(cpage, crop.shape, fine)
+        ex.update({f"fine_{k}": maps[k] for k in FINE_TARGETS})
     ex["image"] = ((crop.astype(np.float32) / 255.0 - cfg.mean) / cfg.std)[None]
     return ex
 
@@ -113,9 +120,10 @@ def collate(examples: list[dict[str, np.ndarray]]) -> dict[str, torch.Tensor]:
     return {k: torch.from_numpy(np.stack([e[k] for e in examples])) for k in examples[0]}
 
 
-def batches(source: PageSource, cfg: DataConfig, seed: int = 0,
-            tcfg: TargetConfig = TargetConfig()) -> Iterator[dict[str, torch.Tensor]]:
-    """Endless seeded batches: each page is scaled once, then `crops_per_page` crops are taken from it."""
+def batches(source: PageSource, cfg: DataConfig, seed: int = 0, tcfg: TargetConfig = TargetConfig(),
+            fine: TargetConfig | None = None) -> Iterator[dict[str, torch.Tensor]]:
+    """Endless seeded batches: each page is scaled once, then `crops_per_page` crops are taken from it
+    (`fine`: see make_example)."""
     rng = np.random.default_rng(seed)
     pending: list[dict[str, np.ndarray]] = []
     while True:
@@ -123,17 +131,17 @@ def batches(source: PageSource, cfg: DataConfig, seed: int = 0,
         side = (cfg.max_side or max(image.shape[:2])) * rng.uniform(*cfg.scale_range)
         gray, spage = scale_to_side(to_gray(image), page, side)
         for _ in range(cfg.crops_per_page):
-            pending.append(make_example(gray, spage, cfg, rng, tcfg))
+            pending.append(make_example(gray, spage, cfg, rng, tcfg, fine))
             if len(pending) == cfg.batch_size:
                 yield collate(pending)
                 pending = []
 
 
-def batch_stream(source: PageSource, cfg: DataConfig, seed: int = 0,
-                 tcfg: TargetConfig = TargetConfig()) -> SeededStream:
+def batch_stream(source: PageSource, cfg: DataConfig, seed: int = 0, tcfg: TargetConfig = TargetConfig(),
+                 fine: TargetConfig | None = None) -> SeededStream:
     """`batches(...)` as an IterableDataset, so DataLoader worker processes prepare batches while the main
     process trains (batch_size=None); every worker draws its own pages (models.engine.SeededStream)."""
-    return SeededStream(lambda s: batches(source, cfg, s, tcfg), seed)
+    return SeededStream(lambda s: batches(source, cfg, s, tcfg, fine), seed)
 
 
 # ------------------------------------------------------------------------------------------ sources

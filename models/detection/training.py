@@ -49,6 +49,24 @@ def fine_loss_step(model: Detector, batch: dict[str, torch.Tensor], bf16: bool =
     return {k: LOSS_WEIGHTS[k] * v for k, v in losses.items()}
 
 
+def joint_loss_step(model: Detector, batch: dict[str, torch.Tensor], bf16: bool = False) -> dict[str, torch.Tensor]:
+    """Every head at once, the trunk included: loss_step's terms on the stride-4 maps plus the fine head's
+    character terms (`fine_center`, `fine_box_giou`, ...) on the batch's `fine_*` maps (data.make_example with
+    `fine`), so the trunk learns features for stride-2 characters while it keeps the words, links and
+    orientation, and the fine head keeps up with the trunk it reads."""
+    if model.fine is None:
+        raise ValueError("the model has no fine head (DetectorConfig.char_stride=2)")
+    image, ctx = _input(batch, bf16)
+    with ctx:
+        out = model(image)
+        fine = model.fine(out["stem"], out["tower"])
+    out = {k: v.float() for k, v in out.items() if k not in ("stem", "tower")}
+    losses = {k: LOSS_WEIGHTS[k] * v for k, v in detection_losses(out, batch, model.cfg.stride).items()}
+    targets = {k[len("fine_"):]: v for k, v in batch.items() if k.startswith("fine_")}
+    fine_losses = char_losses({k: v.float() for k, v in fine.items()}, targets, FINE_STRIDE, prefix="fine_")
+    return {**losses, **{f"fine_{k}": LOSS_WEIGHTS[k] * v for k, v in fine_losses.items()}}
+
+
 def freeze_trunk(model: Detector) -> None:
     """Only the fine head trains: every other parameter stops taking gradients."""
     if model.fine is None:
@@ -57,8 +75,11 @@ def freeze_trunk(model: Detector) -> None:
         module.requires_grad_(False)
 
 
-def make_step(bf16: bool = False, fine: bool = False) -> Callable[[Detector, dict], dict[str, torch.Tensor]]:
-    """The engine's `step_fn` (`fine`: the fine head alone, see fine_loss_step); with bf16 call
-    `model.to(memory_format=torch.channels_last)` first."""
-    step = fine_loss_step if fine else loss_step
+def make_step(bf16: bool = False, fine: bool = False,
+              joint: bool = False) -> Callable[[Detector, dict], dict[str, torch.Tensor]]:
+    """The engine's `step_fn` (`fine`: the fine head alone, see fine_loss_step; `joint`: every head and the
+    trunk, see joint_loss_step); with bf16 call `model.to(memory_format=torch.channels_last)` first."""
+    if fine and joint:
+        raise ValueError("fine (the fine head alone) and joint (everything) exclude each other")
+    step = fine_loss_step if fine else joint_loss_step if joint else loss_step
     return lambda model, batch: step(model, batch, bf16)

@@ -83,6 +83,8 @@ def train_for(model, batches, step_fn, *, minutes: float, lr: float, warmup: int
 def run_detector(args) -> None:
     from models.detection import data as ddata
     from models.detection.predictor import DetectionPredictor
+    from models.detection.model import FINE_STRIDE
+    from models.detection.targets import TargetConfig
     from models.detection.training import make_step
     from models.engine import worker_batches
 
@@ -90,13 +92,18 @@ def run_detector(args) -> None:
     model = shipped.model.cpu().train()
     dcfg = ddata.DataConfig(max_side=shipped.config.max_side, crop=args.det_crop, batch_size=args.det_batch,
                             mean=model.cfg.mean, std=model.cfg.std)
-    batches = worker_batches(ddata.batch_stream(ddata.synth_source("train"), dcfg, seed=args.seed), args.det_workers,
-                             args.device, prefetch=4)
+    # a detector with the fine stride-2 character head trains jointly (its fine maps too), else the trunk
+    # would move under a fine head that reads it and no longer trains (models.detection.training)
+    joint = model.fine is not None
+    fine = TargetConfig(stride=FINE_STRIDE, min_sigma=args.det_min_sigma) if joint else None
+    batches = worker_batches(ddata.batch_stream(ddata.synth_source("train"), dcfg, seed=args.seed, fine=fine),
+                             args.det_workers, args.device, prefetch=4)
     model = model.to(memory_format=torch.channels_last)          # workers are forked before CUDA starts
     config = {"init": shipped.version, "crop": args.det_crop, "batch_size": args.det_batch, "lr": args.det_lr,
               "minutes": args.minutes, "workers": args.det_workers, "seed": args.seed, "source": "synth train",
-              "max_side": dcfg.max_side, "scale_range": list(dcfg.scale_range), "bf16": True, "ema": 0.999}
-    train_for(model, batches, make_step(bf16=True), minutes=args.minutes, lr=args.det_lr, warmup=100,
+              "max_side": dcfg.max_side, "scale_range": list(dcfg.scale_range), "bf16": True, "ema": 0.999,
+              **({"joint": True, "fine_min_sigma": args.det_min_sigma} if joint else {})}
+    train_for(model, batches, make_step(bf16=True, joint=joint), minutes=args.minutes, lr=args.det_lr, warmup=100,
               device=args.device, out=args.out, name="det", config=config, log_every=25)
 
 
@@ -138,6 +145,8 @@ def main(argv=None) -> int:
     p.add_argument("--det-batch", type=int, default=32)
     p.add_argument("--det-crop", type=int, default=384)
     p.add_argument("--det-lr", type=float, default=1e-3)
+    p.add_argument("--det-min-sigma", type=float, default=1.0,
+                   help="smallest centre Gaussian of the fine stride-2 maps, in cells (joint training)")
     p.add_argument("--rec-workers", type=int, default=5)
     p.add_argument("--rec-batch", type=int, default=192)
     p.add_argument("--rec-lr", type=float, default=5e-4)
