@@ -27,7 +27,8 @@ def load_b(path: Path, name: str) -> tuple[dict, dict]:
     """(state_dict, provenance) of a weights folder or an engine checkpoint."""
     if path.is_dir():
         state, cfg = load_weights(name, path)
-        return state, {"version": str(cfg.get("sha256", ""))[:12], "training": cfg.get("training")}
+        record = {k: cfg[k] for k in ("training", "gpu_run", "init", "trained_steps") if k in cfg}
+        return state, {"version": str(cfg.get("sha256", ""))[:12], **record}
     ck = torch.load(path, map_location="cpu", weights_only=False)
     if "model" not in ck:
         raise ValueError(f"{path}: not an engine checkpoint (no 'model' entry)")

@@ -46,3 +46,14 @@ def test_soup_of_a_folder_and_a_checkpoint_is_written_with_its_parents(tmp_path)
     torch.save({"w": torch.zeros(2)}, tmp_path / "bare.pt")
     with pytest.raises(ValueError, match="checkpoint"):
         avg.main([str(tmp_path / "a"), str(tmp_path / "bare.pt"), "--out", str(tmp_path / "x")])
+
+
+def test_soup_of_two_folders_keeps_how_b_was_trained(tmp_path):
+    save_weights("recognizer", {"w": torch.zeros(2)}, {"architecture": {"dim": 2}, "charset": "ab"}, tmp_path / "a")
+    run = {"init": "parent", "lr": 2e-4, "minutes": 8.0}
+    save_weights("recognizer", {"w": torch.ones(2)}, {"architecture": {"dim": 2}, "charset": "ab", "gpu_run": run,
+                                                      "init": "parent", "trained_steps": 9}, tmp_path / "b")
+    assert avg.main([str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "out")]) == 0
+    _, meta = load_weights("recognizer", tmp_path / "out")
+    b = meta["soup"]["b"]
+    assert b["gpu_run"] == run and b["init"] == "parent" and b["trained_steps"] == 9 and "training" not in b
