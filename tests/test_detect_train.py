@@ -13,6 +13,20 @@ from models.engine import TrainConfig, train
 SMALL = dict(widths=(8, 16, 16, 32, 32), blocks=(1, 1, 1, 1), fpn_width=16)
 
 
+def _probe_loss(model, probe, step) -> float:
+    model.eval()
+    with torch.no_grad():
+        return float(sum(step(model, probe).values()))
+
+
+def _train_on(model, data, probe, step, **mode) -> tuple[float, float]:
+    """The probe batch's summed loss before and after 30 steps of make_step(**mode)."""
+    before = _probe_loss(model, probe, step)
+    train(model, data, TrainConfig(steps=30, lr=3e-3, warmup=5, log_every=10, ckpt_every=100),
+          step_fn=make_step(**mode))
+    return before, _probe_loss(model, probe, step)
+
+
 def test_few_steps_lower_the_loss(tmp_path):
     torch.manual_seed(0)
     cfg = DataConfig(max_side=0, scale_range=(1.0, 1.0), crop=128, batch_size=4)
@@ -45,16 +59,7 @@ def test_the_fine_head_trains_alone_on_a_frozen_trunk(tmp_path):
     freeze_trunk(model)
     trunk = {k: v.clone() for k, v in model.state_dict().items() if not k.startswith("fine.")}
     fine = {k: v.clone() for k, v in model.state_dict().items() if k.startswith("fine.")}
-
-    def total(m):
-        m.eval()
-        with torch.no_grad():
-            return float(sum(fine_loss_step(m, probe).values()))
-
-    before = total(model)
-    train(model, data, TrainConfig(steps=30, lr=3e-3, warmup=5, log_every=10, ckpt_every=100),
-          step_fn=make_step(fine=True))
-    after = total(model)
+    before, after = _train_on(model, data, probe, fine_loss_step, fine=True)
     assert after < 0.8 * before, (before, after)
     state = model.state_dict()
     assert all(torch.equal(v, state[k]) for k, v in trunk.items())
@@ -78,16 +83,8 @@ def test_joint_training_moves_the_trunk_and_both_strides_maps(tmp_path):
     assert set(loss_step(model, probe)) < set(terms)
     assert {"fine_center", "fine_box_giou", "fine_box_l1", "fine_offset"} <= set(terms)
     before_state = {k: v.clone() for k, v in model.state_dict().items()}
-
-    def total(m):
-        m.eval()
-        with torch.no_grad():
-            return float(sum(joint_loss_step(m, probe).values()))
-
-    before = total(model)
-    train(model, data, TrainConfig(steps=30, lr=3e-3, warmup=5, log_every=10, ckpt_every=100),
-          step_fn=make_step(joint=True))
-    assert total(model) < 0.8 * before
+    before, after = _train_on(model, data, probe, joint_loss_step, joint=True)
+    assert after < 0.8 * before, (before, after)
     state = model.state_dict()
     moved = {k for k, v in before_state.items() if not torch.equal(v, state[k])}
     assert any(k.startswith("fine.") for k in moved) and any(k.startswith("backbone.") for k in moved)
