@@ -28,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                  "seed", "log_every", "ckpt_every", "warmup"):
         parser.add_argument("--" + name.replace("_", "-"), type=int, default=getattr(d, name))
     for name in ("lr", "mlp_ratio", "label_fraction", "fixmatch_threshold", "dropout", "lowres_p",
-                 "loose_p", "page_p", "print_p", "double_p", "banner_p", "margin_p"):
+                 "loose_p", "page_p", "print_p", "double_p", "banner_p", "margin_p", "rule_p"):
         parser.add_argument("--" + name.replace("_", "-"), type=float, default=getattr(d, name))
     parser.add_argument("--engine", choices=("auto", "synth", "fallback"), default=d.engine)
     parser.add_argument("--stem", choices=("linear", "conv"), default=d.stem, help="column embedding")

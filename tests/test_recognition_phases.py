@@ -215,6 +215,33 @@ def test_margin_banner_and_double_width_shares_reach_the_batches(charset, monkey
     assert calls["remargin"] >= 6 and calls["banner"] >= 6 and batch["images"].shape[2] == 32
 
 
+def test_rule_share_draws_separator_rules_the_charset_encodes(charset):
+    """`rule_p`: runs of one rule character ("-----", "= = =") as labelled crops; 0 draws none, 1 only
+    them; out of [0, 1] it is refused."""
+    from models.recognition.sources import RULE_CHARS, rule_text, word_source
+    from models.recognition.training import make_batches
+
+    with pytest.raises(ValueError, match="rule_p"):
+        RecognizerTrainConfig(rule_p=-0.1)
+    rng = np.random.default_rng(0)
+    rules = [rule_text(rng) for _ in range(200)]
+    assert all(len(set(r.replace(" ", ""))) == 1 and r[0] in RULE_CHARS for r in rules)
+    assert all(3 <= len(r.replace(" ", "")) <= 60 for r in rules)
+    assert any(" " in r for r in rules) and any(" " not in r for r in rules)
+    assert {r[0] for r in rules} == set(RULE_CHARS)
+    assert all(charset.encode(r) for r in rules)
+
+    def is_rule(t):
+        return len(set(t.replace(" ", ""))) == 1 and t[0] in RULE_CHARS and len(t) >= 3
+    only = word_source("train", engine="synth", rule_p=1.0)
+    crops = [only(rng) for _ in range(8)]
+    assert all(is_rule(t) and img.shape[0] == 32 for img, t, _ in crops)
+    none = word_source("train", engine="synth", rule_p=0.0)
+    assert not any(is_rule(none(rng)[1]) for _ in range(20))
+    batch = next(iter(make_batches(RecognizerTrainConfig(batch_size=4, seed=3, bf16=False, rule_p=1.0), charset)))
+    assert batch["images"].shape[0] == 4
+
+
 def test_page_share_draws_labelled_words_and_lines_cut_from_rendered_pages(charset):
     from models.recognition.eval_sets import page_crop_source
     from models.recognition.sources import mixed_source

@@ -40,16 +40,26 @@ def _case_variant(text: str, rng: np.random.Generator) -> str:
     return text.upper() if r < 0.25 else text[:1].upper() + text[1:] if r < 0.45 else text
 
 
+RULE_CHARS = "-=_~*.#·"           # the characters documents draw separator rules with
+
+
+def rule_text(rng: np.random.Generator) -> str:
+    """A separator rule: one of RULE_CHARS repeated 3-60 times, for a fifth of them with a space between."""
+    ch, n = RULE_CHARS[int(rng.integers(len(RULE_CHARS)))], int(rng.integers(3, 61))
+    return (" " if rng.random() < 0.2 else "").join([ch] * n)
+
+
 def word_source(split: str = "train", degrade: bool = True, height: int = 32, line_fraction: float = 0.15,
                 engine: str = "auto", lowres_p: float = 0.0, loose_p: float = 0.0, print_p: float = 0.0,
-                banner_p: float = 0.0, double_p: float = 0.0) -> Source:
+                banner_p: float = 0.0, double_p: float = 0.0, rule_p: float = 0.0) -> Source:
     """Rendered word crops (and, with probability line_fraction, multi-word line crops) of a font split.
     `engine` = "synth" | "fallback" | "auto" (synth when importable). Latin text gets a case mix.
     `lowres_p`: the share of crops scanned at low resolution, bitonal or not (models.synth.crops.lowres_scan;
     synth engine only); `loose_p`: the share drawn with loose boxes (wide margins above and below the ink);
     `print_p`: the share printed as a receipt printer's dot bitmap (models.synth.crops.printed_render), of
     which `double_p` in its double-width mode; `banner_p`: the share reversed out of a dark or stippled
-    banner (models.synth.crops.banner)."""
+    banner (models.synth.crops.banner); `rule_p`: the share of separator rules (`rule_text`: "-----",
+    "=====", "* * *", ...), which the shipped recognizer reads as junk where they are rare in training."""
     use_synth = engine == "synth" or (engine == "auto" and synth_available())
     if use_synth:
         from models.synth.content import Content
@@ -60,6 +70,10 @@ def word_source(split: str = "train", degrade: bool = True, height: int = 32, li
 
         def source(rng):
             try:
+                if rule_p and rng.random() < rule_p:
+                    c = render_word_crop(rng, text=rule_text(rng), height=height, fonts=fonts, degrade=degrade,
+                                         **styles)
+                    return c.image, c.text, c.script
                 if rng.random() < line_fraction:
                     c = render_text_line_crop(rng, height=height, fonts=fonts, degrade=degrade, words=(2, 5),
                                               **styles)

@@ -62,6 +62,7 @@ class RecognizerTrainConfig:
                                      # (models.synth.crops.banner)
     margin_p: float = 0.0            # share of labelled crops whose left / right margins are drawn anew,
                                      # tight or wide (sources.remargin)
+    rule_p: float = 0.0              # share of fresh crops that are separator rules (sources.rule_text)
     bf16: bool = True                # bf16 autocast for forward passes (CPU with native bf16)
     seed: int = 0
     log_every: int = 25
@@ -72,7 +73,8 @@ class RecognizerTrainConfig:
             raise ValueError(f"phase must be one of {PHASES}, got {self.phase!r}")
         if not 0 < self.label_fraction <= 1:
             raise ValueError("label_fraction must be in (0, 1]")
-        for name in ("lowres_p", "loose_p", "page_p", "print_p", "double_p", "banner_p", "margin_p"):
+        for name in ("lowres_p", "loose_p", "page_p", "print_p", "double_p", "banner_p", "margin_p",
+                     "rule_p"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
 
@@ -122,7 +124,8 @@ def make_batches(cfg: RecognizerTrainConfig, charset: Charset, pool: CropPool | 
         lab_src = unl_src = script_source("train", cfg.pool_script, cfg.engine)
     else:
         lab_src = unl_src = word_source("train", engine=cfg.engine, lowres_p=cfg.lowres_p, loose_p=cfg.loose_p,
-                                          print_p=cfg.print_p, banner_p=cfg.banner_p, double_p=cfg.double_p)
+                                          print_p=cfg.print_p, banner_p=cfg.banner_p, double_p=cfg.double_p,
+                                          rule_p=cfg.rule_p)
         if cfg.page_p:
             from models.recognition.eval_sets import page_crop_source
             lab_src = mixed_source(lab_src, page_crop_source("train", pad=(0.04, 0.2), lines=1 / 3,

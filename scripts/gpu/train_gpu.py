@@ -118,13 +118,13 @@ def run_recognizer(args) -> None:
     cfg = RecognizerTrainConfig(batch_size=args.rec_batch, height=model.cfg.height, patch_width=model.cfg.patch_width,
                                 engine="synth", lowres_p=args.lowres_p, loose_p=args.loose_p, page_p=args.page_p,
                                 print_p=args.print_p, double_p=args.double_p, banner_p=args.banner_p,
-                                margin_p=args.margin_p, bf16=True, seed=args.seed)
+                                margin_p=args.margin_p, rule_p=args.rule_p, bf16=True, seed=args.seed)
     stream = SeededStream(lambda s: make_batches(cfg, charset, stream_seed=s), args.seed)
     batches = worker_batches(stream, args.rec_workers, args.device, prefetch=4)
     config = {"init": shipped.version, "batch_size": args.rec_batch, "lr": args.rec_lr, "minutes": args.minutes,
               "workers": args.rec_workers, "seed": args.seed, "lowres_p": args.lowres_p, "loose_p": args.loose_p,
               "page_p": args.page_p, "print_p": args.print_p, "double_p": args.double_p, "banner_p": args.banner_p,
-              "margin_p": args.margin_p, "bf16": True, "ema": 0.999,
+              "margin_p": args.margin_p, "rule_p": args.rule_p, "bf16": True, "ema": 0.999,
               "source": "synth train words + 15% lines" + (f", {args.page_p:.0%} page crops" if args.page_p else "")}
     step = make_step(cfg, charset, torch.device(args.device).type)
     train_for(model, batches, step, minutes=args.minutes, lr=args.rec_lr, warmup=200, device=args.device,
@@ -159,6 +159,7 @@ def main(argv=None) -> int:
     p.add_argument("--double-p", type=float, default=0.0, help="share of printed crops in double-width mode")
     p.add_argument("--banner-p", type=float, default=0.0, help="share of fresh crops reversed out of a banner")
     p.add_argument("--margin-p", type=float, default=0.0, help="share of crops with tight or wide side margins")
+    p.add_argument("--rule-p", type=float, default=0.0, help="share of crops that are separator rules (-----, ====)")
     args, rest = p.parse_known_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     if args.only:
