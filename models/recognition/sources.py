@@ -59,7 +59,8 @@ def word_source(split: str = "train", degrade: bool = True, height: int = 32, li
     `print_p`: the share printed as a receipt printer's dot bitmap (models.synth.crops.printed_render), of
     which `double_p` in its double-width mode; `banner_p`: the share reversed out of a dark or stippled
     banner (models.synth.crops.banner); `rule_p`: the share of separator rules (`rule_text`: "-----",
-    "=====", "* * *", ...), which the shipped recognizer reads as junk where they are rare in training."""
+    "=====", "* * *", ...; synth engine only), which the shipped recognizer reads as junk where they are rare in
+    training."""
     use_synth = engine == "synth" or (engine == "auto" and synth_available())
     if use_synth:
         from models.synth.content import Content
