@@ -5,14 +5,15 @@
                                                                          # accuracy of each, peak memory
     .venv/bin/python bench/bench_recognizer.py synth --per-script 300    # word acc + CER per script
     .venv/bin/python bench/bench_recognizer.py real --tesseract-n 300    # FUNSD GT words, SROIE GT lines
-                                                  [--tesseract-all] [--tesseract-boxes both] [--no-fit]
+                                                  [--tesseract-all] [--tesseract-boxes both] [--no-fit] [--no-grow]
     .venv/bin/python bench/bench_recognizer.py symbols                   # symbol words, rare symbols, `&`
     .venv/bin/python bench/bench_recognizer.py printed --per-script 300  # receipt printers' dot bitmaps
     ... [--reread]    # any of them with the predictor's reread of doubtful crops (RecognitionPredictor.set_reread)
 
 Speed is reported as wall crops/s AND crops per CPU-second (process time): on a shared machine the second
 is the honest single-core figure. Peak memory = ru_maxrss of a fresh subprocess per precision.
-Real scans: each GT box is fit to the skewed line inside it (models.linefit; `--no-fit` skips that) and cut
+Real scans: each GT box is fit to the skewed line inside it and its top and bottom edges moved out over the
+characters they cut (models.linefit.fit_box; `--no-grow` skips the second, `--no-fit` both) and cut
 with models.geometry.crop_quad at height 32, with no margin: the recipe's `crop_pad` (0.12) is for the
 detector's quads, tight around the characters, and FUNSD's GT word boxes are loose already (case-folded word
 accuracy 0.598 without it, 0.489 with it; SROIE's tight lines 0.619 / 0.638). Tesseract (`--psm 7 -l eng`)
@@ -179,7 +180,7 @@ def real(args) -> dict:
     import cv2
     from models.geometry import crop_quad
     from models.eval.metrics import text_scores
-    from models.linefit import fit_line_quad
+    from models.linefit import fit_box
 
     torch.set_num_threads(args.threads)
     pred = predictor(args)
@@ -189,7 +190,7 @@ def real(args) -> dict:
         for path, quad, text in gt_boxes(dataset, unit):
             if path not in images:
                 images[path] = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
-            read = quad if args.no_fit else fit_line_quad(images[path], quad)
+            read = quad if args.no_fit else fit_box(images[path], quad, grow=not args.no_grow)
             boxes.append((images[path], quad, read))
             gts.append(text)
         crops = [crop_quad(image, read, height=32) for image, _, read in boxes]
@@ -234,6 +235,8 @@ def main(argv=None) -> int:
     p.add_argument("--tesseract-boxes", choices=("gt", "ours", "both"), default="gt",
                    help="real: Tesseract reads the GT boxes, the boxes we read (fit), or both")
     p.add_argument("--no-fit", action="store_true", help="real: read the GT boxes as they are (no models.linefit)")
+    p.add_argument("--no-grow", action="store_true",
+                   help="real: fit without moving the box's edges over the characters they cut (models.linefit.grow_to_ink)")
     p.add_argument("--reread", action="store_true",
                    help="read doubtful crops again, stretched (RecognitionPredictor.set_reread); every subcommand")
     p.add_argument("--out", type=Path)

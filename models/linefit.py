@@ -16,6 +16,10 @@ The quad it returns is the parallelogram of that band along the box, in image co
 `crop_quad` straightens it. Level text (|skew| < MIN_SKEW, or a drift under MIN_DRIFT) and boxes under
 MIN_ASPECT heights wide are returned unchanged: well-cut boxes are read as before, and a level box is not
 narrowed either (on a short or sparse line the run with the most ink can be a neighbour's).
+
+`grow_to_ink` then moves the top and bottom edges out over the characters they cut (a box drawn around the
+capitals and x-height cuts the tails of g p q y), and `fit_box` does both: how given boxes are read
+(models.pipeline, `fit_boxes`; bench/bench_recognizer.py real).
 """
 from __future__ import annotations
 
@@ -106,3 +110,57 @@ def fit_line_quad(image: np.ndarray, quad) -> np.ndarray:
     inv = cv2.getPerspectiveTransform(dst - 0.5, q - 0.5)
     out = cv2.perspectiveTransform(corners[None] - 0.5, inv)[0] + 0.5
     return out.astype(np.float32)
+
+
+GROW_MAX = 0.35         # grow_to_ink moves an edge out by at most this share of the box's height
+GROW_INSIDE = 0.4       # ... for ink that reaches at least this share of the height into the box
+GROW_OWN = 0.5          # ... and has at least this share of its own height inside it
+
+
+def _shift_edges(q: np.ndarray, up: float, down: float) -> np.ndarray:
+    """The quad with its top edge moved `up` and its bottom edge `down` pixels outward along its sides."""
+    left, right = q[3] - q[0], q[2] - q[1]
+    left = left / max(1e-6, float(np.hypot(*left)))
+    right = right / max(1e-6, float(np.hypot(*right)))
+    return np.array([q[0] - up * left, q[1] - up * right, q[2] + down * right, q[3] + down * left], np.float32)
+
+
+def grow_to_ink(image: np.ndarray, quad) -> np.ndarray:
+    """The quad with its top and bottom edges moved out to the end of the characters they cut: a box drawn
+    tight around a line's capitals and x-height (SROIE's GT lines) cuts the descenders of g p q y off, and a
+    `y` without its tail reads as `v`, a `p` as `n`. Ink that crosses an edge counts when it belongs to the
+    line: a connected component (Otsu, as `fit_line_quad`) reaching at least GROW_INSIDE of the box's height
+    into it with at least GROW_OWN of its own height inside (not a neighbour line's tail reaching in), no
+    taller than 1.6 heights (a vertical rule) and ending within GROW_MAX heights of the edge (ink that runs on
+    is joined to a neighbour line). A box whose edges cut nothing is returned unchanged."""
+    q = as_quad(quad).astype(np.float32)
+    h = float(np.hypot(*(q[3] - q[0])) + np.hypot(*(q[2] - q[1]))) / 2
+    if h < 4:
+        return q
+    g = GROW_MAX * h
+    scale = min(1.0, WORK_HEIGHT / h)
+    crop = crop_quad(image, _shift_edges(q, g, g), height=max(4, int(round((h + 2 * g) * scale))))
+    mask = _ink_mask(crop)
+    ch = mask.shape[0]
+    top, bottom = g * ch / (h + 2 * g), (g + h) * ch / (h + 2 * g)        # the box's rows in the crop
+    inside, tall = GROW_INSIDE * (bottom - top), 1.6 * (bottom - top)
+    n, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    new_top, new_bottom = top, bottom
+    for y, hh in stats[1:, [cv2.CC_STAT_TOP, cv2.CC_STAT_HEIGHT]]:
+        runs_on = y <= 0 or y + hh >= ch                    # past GROW_MAX: joined to a neighbour line
+        if hh > tall or runs_on or min(y + hh, bottom) - max(y, top) < max(inside, GROW_OWN * hh):
+            continue                                        # ... a rule, or a neighbour's tail reaching in
+        if y < top:
+            new_top = min(new_top, float(y))
+        if y + hh > bottom:
+            new_bottom = max(new_bottom, float(y + hh))
+    if new_top >= top and new_bottom <= bottom:
+        return q
+    per_px = (h + 2 * g) / ch
+    return _shift_edges(q, (top - new_top) * per_px, (new_bottom - bottom) * per_px)
+
+
+def fit_box(image: np.ndarray, quad, grow: bool = True) -> np.ndarray:
+    """A drawn box made ready to read: `fit_line_quad`, then (with `grow`) `grow_to_ink`."""
+    q = fit_line_quad(image, quad)
+    return grow_to_ink(image, q) if grow else q

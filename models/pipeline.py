@@ -26,7 +26,7 @@ from typing import Callable, Protocol, Sequence
 import numpy as np
 
 from models.geometry import crop_quad
-from models.linefit import fit_line_quad
+from models.linefit import fit_box
 from models.types import GIVEN_LINES, Page
 from models.wordjoin import join_words
 from models.wordsplit import split_at_spaces
@@ -74,8 +74,9 @@ class Pipeline:
                                     # (models.wordsplit); off where the boxes are given words (GT boxes)
     join_words: bool = True         # neighbours of a line read as one crop without a space become one word
                                     # (models.wordjoin); off where the boxes are given words
-    fit_boxes: bool = False         # words' crops cut along the skewed line inside each box (models.linefit):
-                                    # for boxes drawn upright around the text (given boxes), not the
+    fit_boxes: bool = False         # words' crops cut along the skewed line inside each box, its edges moved
+                                    # over the characters they cut (models.linefit.fit_box): for boxes
+                                    # drawn upright around the text (given boxes), not the
                                     # detector's, which follow their characters already
 
     def set_reread(self, on: bool = True) -> None:
@@ -108,7 +109,7 @@ class Pipeline:
         if not page.words or not (self.recognizers or self.script_id):
             return
         by_pad: dict[float, list[np.ndarray]] = {}
-        quads = [fit_line_quad(image, w.quad) if self.fit_boxes else w.quad for w in page.words]
+        quads = [fit_box(image, w.quad) if self.fit_boxes else w.quad for w in page.words]
 
         def crops_for(reader) -> list[np.ndarray]:
             pad = float(getattr(reader, "crop_pad", 0.0))

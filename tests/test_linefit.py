@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from models.geometry import box_to_quad, quad_angle, quad_to_box, transform_quads
-from models.linefit import fit_line_quad
+from models.linefit import GROW_MAX, fit_box, fit_line_quad, grow_to_ink
 from models.pipeline import Pipeline
 from models.types import Line, Page, Word
 
@@ -62,6 +62,38 @@ def test_a_float_image_is_refused():
     img, box, _ = _page(4.0)
     with pytest.raises(ValueError, match="uint8"):
         fit_line_quad(img.astype(np.float32), box)
+
+
+def _descenders(below: str | None = None):
+    """A line with descenders (baseline y=150) and the box a person draws from its capitals' top to the
+    baseline; `below="banner"`: a dark band under the baseline that the tails touch, ending past GROW_MAX."""
+    img = np.full((260, 700), 255, np.uint8)
+    cv2.putText(img, "Paying jumpy gypsy Qty", (100, 150), cv2.FONT_HERSHEY_SIMPLEX, 1.2, 0, 2)
+    ink_rows = np.flatnonzero((img < 128).any(1))
+    if below == "banner":
+        img[158:166, 60:640] = 40
+    return img, box_to_quad(95, int(ink_rows[0]) - 1, 520, 151), int(ink_rows[-1])
+
+
+def test_a_box_that_cuts_the_tails_of_g_p_y_grows_over_them():
+    img, box, ink_bottom = _descenders()
+    grown = grow_to_ink(img, box)
+    assert grown[2, 1] >= ink_bottom and grown[3, 1] >= ink_bottom        # the bottom edge passes the tails
+    assert grown[2, 1] <= box[2, 1] + GROW_MAX * _band_height(box) + 1
+    assert np.allclose(grown[:2], box[:2], atol=1.0)                      # nothing cut at the top: kept
+    assert np.allclose(grown[:, 0], box[:, 0])                            # and the ends too
+    assert np.array_equal(fit_box(img, box), grown)                       # level text: fit_box = the grow
+    assert np.array_equal(fit_box(img, box, grow=False), box)
+
+
+def test_boxes_that_cut_nothing_stay_and_ink_that_runs_on_is_left_out():
+    img, box, ink_bottom = _descenders()
+    loose = box_to_quad(95, int(box[0, 1]) - 6, 520, ink_bottom + 6)
+    assert np.array_equal(grow_to_ink(img, loose), loose)
+    banner, box, _ = _descenders(below="banner")        # the tails join a banner: ink running past GROW_MAX
+    assert grow_to_ink(banner, box)[2, 1] < 158            # is left out (the letters' own feet may be taken)
+    flipped = 255 - img                                    # light text on dark: the same tails
+    assert grow_to_ink(flipped, box)[2, 1] >= ink_bottom
 
 
 class _GivenBox:
