@@ -12,11 +12,13 @@
 
 Speed is reported as wall crops/s AND crops per CPU-second (process time): on a shared machine the second
 is the honest single-core figure. Peak memory = ru_maxrss of a fresh subprocess per precision.
-Real scans: each GT box is fit to the skewed line inside it and its top and bottom edges moved out over the
-characters they cut (models.linefit.fit_box; `--no-grow` skips the second, `--no-fit` both) and cut
-with models.geometry.crop_quad at height 32, with no margin: the recipe's `crop_pad` (0.12) is for the
-detector's quads, tight around the characters, and FUNSD's GT word boxes are loose already (case-folded word
-accuracy 0.598 without it, 0.489 with it; SROIE's tight lines 0.619 / 0.638). Tesseract (`--psm 7 -l eng`)
+Real scans: each GT box is read as the pipeline reads given boxes (models.linefit.fit_box): fit to the skewed
+line inside it and its edges moved out over the characters they cut, with no margin: the recipe's `crop_pad`
+(0.12) is for the detector's quads, tight around the characters, and FUNSD's GT word boxes are loose already
+(case-folded word accuracy 0.598 without it, 0.489 with it; SROIE's tight lines 0.619 / 0.638; adding it only
+where the ink lacks it read FUNSD 0.560, SROIE 0.675, against 0.633 / 0.671 without). `--no-grow` keeps the
+fit alone (the crops before 2026-11-27), `--no-fit` the box as drawn. Cut with models.geometry.crop_quad at
+height 32. Tesseract (`--psm 7 -l eng`)
 gets the GT box at its native resolution with a white border (`--tesseract-boxes gt`), the box we read
 (`ours`), or both; on a random subset of `--tesseract-n` boxes or, with `--tesseract-all`, all. Prints
 JSON; `--out` also writes it.
@@ -236,7 +238,7 @@ def main(argv=None) -> int:
                    help="real: Tesseract reads the GT boxes, the boxes we read (fit), or both")
     p.add_argument("--no-fit", action="store_true", help="real: read the GT boxes as they are (no models.linefit)")
     p.add_argument("--no-grow", action="store_true",
-                   help="real: fit without moving the box's edges over the characters they cut (models.linefit.grow_to_ink)")
+                   help="real: fit only, no edge moved over the characters it cuts (models.linefit.grow_to_ink)")
     p.add_argument("--reread", action="store_true",
                    help="read doubtful crops again, stretched (RecognitionPredictor.set_reread); every subcommand")
     p.add_argument("--out", type=Path)

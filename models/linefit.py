@@ -17,9 +17,9 @@ The quad it returns is the parallelogram of that band along the box, in image co
 MIN_ASPECT heights wide are returned unchanged: well-cut boxes are read as before, and a level box is not
 narrowed either (on a short or sparse line the run with the most ink can be a neighbour's).
 
-`grow_to_ink` then moves the top and bottom edges out over the characters they cut (a box drawn around the
-capitals and x-height cuts the tails of g p q y), and `fit_box` does both: how given boxes are read
-(models.pipeline, `fit_boxes`; bench/bench_recognizer.py real).
+`grow_to_ink` then moves the edges out over the characters they cut (a box drawn around the capitals and
+x-height cuts the tails of g p q y, one drawn short its last letter); `fit_box` does both: how given boxes
+are read, with no further margin (models.pipeline, `fit_boxes`; bench/bench_recognizer.py real).
 """
 from __future__ import annotations
 
@@ -117,47 +117,56 @@ GROW_INSIDE = 0.4       # ... for ink that reaches at least this share of the he
 GROW_OWN = 0.5          # ... and has at least this share of its own height inside it
 
 
-def _shift_edges(q: np.ndarray, up: float, down: float) -> np.ndarray:
-    """The quad with its top edge moved `up` and its bottom edge `down` pixels outward along its sides."""
-    left, right = q[3] - q[0], q[2] - q[1]
-    left = left / max(1e-6, float(np.hypot(*left)))
-    right = right / max(1e-6, float(np.hypot(*right)))
-    return np.array([q[0] - up * left, q[1] - up * right, q[2] + down * right, q[3] + down * left], np.float32)
+def _shift_edges(q: np.ndarray, up: float, down: float, left: float = 0.0, right: float = 0.0) -> np.ndarray:
+    """The quad with its top edge moved `up`, its bottom edge `down`, its left end `left` and its right end
+    `right` pixels outward, along its sides and its top and bottom edges."""
+    def unit(v):
+        return v / max(1e-6, float(np.hypot(*v)))
+    lside, rside, top, bottom = unit(q[3] - q[0]), unit(q[2] - q[1]), unit(q[1] - q[0]), unit(q[2] - q[3])
+    return np.array([q[0] - up * lside - left * top, q[1] - up * rside + right * top,
+                     q[2] + down * rside + right * bottom, q[3] + down * lside - left * bottom], np.float32)
 
 
 def grow_to_ink(image: np.ndarray, quad) -> np.ndarray:
-    """The quad with its top and bottom edges moved out to the end of the characters they cut: a box drawn
-    tight around a line's capitals and x-height (SROIE's GT lines) cuts the descenders of g p q y off, and a
-    `y` without its tail reads as `v`, a `p` as `n`. Ink that crosses an edge counts when it belongs to the
-    line: a connected component (Otsu, as `fit_line_quad`) reaching at least GROW_INSIDE of the box's height
-    into it with at least GROW_OWN of its own height inside (not a neighbour line's tail reaching in), no
-    taller than 1.6 heights (a vertical rule) and ending within GROW_MAX heights of the edge (ink that runs on
-    is joined to a neighbour line). A box whose edges cut nothing is returned unchanged."""
+    """The quad with its edges moved out to the end of the characters they cut: a box drawn tight around a
+    line's capitals and x-height (SROIE's GT lines) cuts the descenders of g p q y off, and a `y` without its
+    tail reads as `v`, a `p` as `n`; a box drawn a little short cuts its last letter. Ink that crosses an
+    edge counts when it belongs to the line: a connected component (Otsu, as `fit_line_quad`) no taller than
+    1.6 heights (a rule) with at least GROW_OWN of its own height inside the box (not a neighbour line's
+    tail reaching in), ending within GROW_MAX heights of the edge (ink that runs on is joined to a
+    neighbour), reaching at least GROW_INSIDE of the box's height into it; across an end it is also no wider
+    than 1.6 heights and has GROW_OWN of its width inside. Each edge moves to the
+    furthest such ink; a box that cuts nothing is returned unchanged."""
     q = as_quad(quad).astype(np.float32)
     h = float(np.hypot(*(q[3] - q[0])) + np.hypot(*(q[2] - q[1]))) / 2
+    w = float(np.hypot(*(q[1] - q[0])) + np.hypot(*(q[2] - q[3]))) / 2
     if h < 4:
         return q
     g = GROW_MAX * h
     scale = min(1.0, WORK_HEIGHT / h)
-    crop = crop_quad(image, _shift_edges(q, g, g), height=max(4, int(round((h + 2 * g) * scale))))
+    crop = crop_quad(image, _shift_edges(q, g, g, g, g), height=max(4, int(round((h + 2 * g) * scale))))
     mask = _ink_mask(crop)
-    ch = mask.shape[0]
-    top, bottom = g * ch / (h + 2 * g), (g + h) * ch / (h + 2 * g)        # the box's rows in the crop
-    inside, tall = GROW_INSIDE * (bottom - top), 1.6 * (bottom - top)
-    n, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
-    new_top, new_bottom = top, bottom
-    for y, hh in stats[1:, [cv2.CC_STAT_TOP, cv2.CC_STAT_HEIGHT]]:
-        runs_on = y <= 0 or y + hh >= ch                    # past GROW_MAX: joined to a neighbour line
-        if hh > tall or runs_on or min(y + hh, bottom) - max(y, top) < max(inside, GROW_OWN * hh):
-            continue                                        # ... a rule, or a neighbour's tail reaching in
-        if y < top:
-            new_top = min(new_top, float(y))
-        if y + hh > bottom:
-            new_bottom = max(new_bottom, float(y + hh))
-    if new_top >= top and new_bottom <= bottom:
+    ch, cw = mask.shape
+    sy, sx = ch / (h + 2 * g), cw / (w + 2 * g)                         # crop pixels per image pixel
+    box = [g * sy, (g + h) * sy, g * sx, (g + w) * sx]                  # top, bottom, left, right in the crop
+    inside, big = GROW_INSIDE * (box[1] - box[0]), 1.6 * (box[1] - box[0])
+    _, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    new = list(box)
+    for x, y, ww, hh in stats[1:, :4]:
+        rows_in = min(y + hh, box[1]) - max(y, box[0])
+        cols_in = min(x + ww, box[3]) - max(x, box[2])
+        if hh > big or rows_in < max(GROW_OWN * hh, 1.0) or cols_in <= 0:
+            continue                                    # a rule, or a neighbour line's ink reaching in
+        tall = rows_in >= inside and y > 0 and y + hh < ch   # (ink running on past GROW_MAX: a neighbour's)
+        wide = rows_in >= inside and ww <= big and cols_in >= GROW_OWN * ww and x > 0 and x + ww < cw
+        if tall:
+            new[0], new[1] = min(new[0], float(y)), max(new[1], float(y + hh))
+        if wide:
+            new[2], new[3] = min(new[2], float(x)), max(new[3], float(x + ww))
+    if new == box:
         return q
-    per_px = (h + 2 * g) / ch
-    return _shift_edges(q, (top - new_top) * per_px, (new_bottom - bottom) * per_px)
+    return _shift_edges(q, (box[0] - new[0]) / sy, (new[1] - box[1]) / sy, (box[2] - new[2]) / sx,
+                        (new[3] - box[3]) / sx)
 
 
 def fit_box(image: np.ndarray, quad, grow: bool = True) -> np.ndarray:

@@ -75,9 +75,9 @@ class Pipeline:
     join_words: bool = True         # neighbours of a line read as one crop without a space become one word
                                     # (models.wordjoin); off where the boxes are given words
     fit_boxes: bool = False         # words' crops cut along the skewed line inside each box, its edges moved
-                                    # over the characters they cut (models.linefit.fit_box): for boxes
-                                    # drawn upright around the text (given boxes), not the
-                                    # detector's, which follow their characters already
+                                    # over the characters they cut, no margin added (models.linefit.fit_box):
+                                    # for boxes drawn around the text (given boxes), not the detector's,
+                                    # which follow their characters and get the readers' crop_pad
 
     def set_reread(self, on: bool = True) -> None:
         """Every recognizer reads its doubtful crops again, stretched, or stops doing so
@@ -109,12 +109,13 @@ class Pipeline:
         if not page.words or not (self.recognizers or self.script_id):
             return
         by_pad: dict[float, list[np.ndarray]] = {}
-        quads = [fit_box(image, w.quad) if self.fit_boxes else w.quad for w in page.words]
+        if self.fit_boxes:      # given boxes: read as drawn, fit and grown, with no margin added (models.linefit)
+            by_pad[0.0] = [crop_quad(image, fit_box(image, w.quad), height=self.crop_height) for w in page.words]
 
         def crops_for(reader) -> list[np.ndarray]:
-            pad = float(getattr(reader, "crop_pad", 0.0))
+            pad = 0.0 if self.fit_boxes else float(getattr(reader, "crop_pad", 0.0))
             if pad not in by_pad:
-                by_pad[pad] = [crop_quad(image, q, height=self.crop_height, pad=pad) for q in quads]
+                by_pad[pad] = [crop_quad(image, w.quad, height=self.crop_height, pad=pad) for w in page.words]
             return by_pad[pad]
 
         if self.script_id is not None:

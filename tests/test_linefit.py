@@ -69,10 +69,10 @@ def _descenders(below: str | None = None):
     baseline; `below="banner"`: a dark band under the baseline that the tails touch, ending past GROW_MAX."""
     img = np.full((260, 700), 255, np.uint8)
     cv2.putText(img, "Paying jumpy gypsy Qty", (100, 150), cv2.FONT_HERSHEY_SIMPLEX, 1.2, 0, 2)
-    ink_rows = np.flatnonzero((img < 128).any(1))
+    ink_rows, ink_cols = np.flatnonzero((img < 128).any(1)), np.flatnonzero((img < 128).any(0))
     if below == "banner":
         img[158:166, 60:640] = 40
-    return img, box_to_quad(95, int(ink_rows[0]) - 1, 520, 151), int(ink_rows[-1])
+    return img, box_to_quad(int(ink_cols[0]) - 3, int(ink_rows[0]) - 1, int(ink_cols[-1]) + 4, 151), int(ink_rows[-1])
 
 
 def test_a_box_that_cuts_the_tails_of_g_p_y_grows_over_them():
@@ -82,13 +82,15 @@ def test_a_box_that_cuts_the_tails_of_g_p_y_grows_over_them():
     assert grown[2, 1] <= box[2, 1] + GROW_MAX * _band_height(box) + 1
     assert np.allclose(grown[:2], box[:2], atol=1.0)                      # nothing cut at the top: kept
     assert np.allclose(grown[:, 0], box[:, 0])                            # and the ends too
+    short = box_to_quad(box[0, 0], box[0, 1], box[1, 0] - 12, ink_bottom + 3)   # cuts its last letter
+    assert grow_to_ink(img, short)[1, 0] >= box[1, 0] - 4
     assert np.array_equal(fit_box(img, box), grown)                       # level text: fit_box = the grow
     assert np.array_equal(fit_box(img, box, grow=False), box)
 
 
 def test_boxes_that_cut_nothing_stay_and_ink_that_runs_on_is_left_out():
     img, box, ink_bottom = _descenders()
-    loose = box_to_quad(95, int(box[0, 1]) - 6, 520, ink_bottom + 6)
+    loose = box_to_quad(box[0, 0], box[0, 1] - 6, box[1, 0], ink_bottom + 6)
     assert np.array_equal(grow_to_ink(img, loose), loose)
     banner, box, _ = _descenders(below="banner")        # the tails join a banner: ink running past GROW_MAX
     assert grow_to_ink(banner, box)[2, 1] < 158            # is left out (the letters' own feet may be taken)
