@@ -18,8 +18,9 @@ MIN_ASPECT heights wide are returned unchanged: well-cut boxes are read as befor
 narrowed either (on a short or sparse line the run with the most ink can be a neighbour's).
 
 `grow_to_ink` then moves the edges out over the characters they cut (a box drawn around the capitals and
-x-height cuts the tails of g p q y, one drawn short its last letter); `fit_box` does both: how given boxes
-are read, with no further margin (models.pipeline, `fit_boxes`; bench/bench_recognizer.py real).
+x-height cuts the tails of g p q y, one drawn short its last letter); `fit_box` does both: how
+bench/bench_recognizer.py real cuts GT boxes (the pipeline's given boxes, `fit_boxes`, are fit only and get
+the readers' margin: growing them too was level or worse there, docs/ARCHITECTURE.md).
 """
 from __future__ import annotations
 

@@ -26,7 +26,7 @@ from typing import Callable, Protocol, Sequence
 import numpy as np
 
 from models.geometry import crop_quad
-from models.linefit import fit_box
+from models.linefit import fit_line_quad
 from models.types import GIVEN_LINES, Page
 from models.wordjoin import join_words
 from models.wordsplit import split_at_spaces
@@ -74,10 +74,9 @@ class Pipeline:
                                     # (models.wordsplit); off where the boxes are given words (GT boxes)
     join_words: bool = True         # neighbours of a line read as one crop without a space become one word
                                     # (models.wordjoin); off where the boxes are given words
-    fit_boxes: bool = False         # words' crops cut along the skewed line inside each box, its edges moved
-                                    # over the characters they cut, no margin added (models.linefit.fit_box):
-                                    # for boxes drawn around the text (given boxes), not the detector's,
-                                    # which follow their characters and get the readers' crop_pad
+    fit_boxes: bool = False         # words' crops cut along the skewed line inside each box (models.linefit):
+                                    # for boxes drawn upright around the text (given boxes), not the
+                                    # detector's, which follow their characters already
 
     def set_reread(self, on: bool = True) -> None:
         """Every recognizer reads its doubtful crops again, stretched, or stops doing so
@@ -109,13 +108,12 @@ class Pipeline:
         if not page.words or not (self.recognizers or self.script_id):
             return
         by_pad: dict[float, list[np.ndarray]] = {}
-        if self.fit_boxes:      # given boxes: read as drawn, fit and grown, with no margin added (models.linefit)
-            by_pad[0.0] = [crop_quad(image, fit_box(image, w.quad), height=self.crop_height) for w in page.words]
+        quads = [fit_line_quad(image, w.quad) if self.fit_boxes else w.quad for w in page.words]
 
         def crops_for(reader) -> list[np.ndarray]:
-            pad = 0.0 if self.fit_boxes else float(getattr(reader, "crop_pad", 0.0))
+            pad = float(getattr(reader, "crop_pad", 0.0))
             if pad not in by_pad:
-                by_pad[pad] = [crop_quad(image, w.quad, height=self.crop_height, pad=pad) for w in page.words]
+                by_pad[pad] = [crop_quad(image, q, height=self.crop_height, pad=pad) for q in quads]
             return by_pad[pad]
 
         if self.script_id is not None:

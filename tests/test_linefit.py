@@ -125,19 +125,3 @@ def test_the_pipeline_reads_given_boxes_along_their_lines_and_keeps_the_boxes():
     assert int(fit.words[0].text) > 1.6 * int(plain.words[0].text)
     assert np.array_equal(fit.words[0].quad, box)                        # the output keeps the given box
 
-
-class _PaddedWidths(_Widths):
-    crop_pad = 0.5
-
-
-def test_given_boxes_are_read_without_the_readers_margin_and_detected_ones_with_it():
-    img, box, _ = _page(0.0)
-    rgb = cv2.cvtColor(img, cv2.COLOR_GRAY2RGB)
-
-    def width(reader, fit):
-        page = Pipeline(detector=_GivenBox(box), recognizers={"*": reader}, split_words=False,
-                        join_words=False, fit_boxes=fit).run([rgb])[0]
-        return int(page.words[0].text)
-    assert width(_PaddedWidths(), True) == width(_Widths(), True)      # given: as drawn (fit), no margin
-    assert width(_PaddedWidths(), False) < width(_Widths(), False)     # detected: the margin (a taller crop
-                                                                       # squeezed to 32 rows comes out narrower)
