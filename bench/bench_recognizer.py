@@ -13,14 +13,13 @@
 Speed is reported as wall crops/s AND crops per CPU-second (process time): on a shared machine the second
 is the honest single-core figure. Peak memory = ru_maxrss of a fresh subprocess per precision.
 Real scans: each GT box is fit to the skewed line inside it and its edges moved out over the characters they
-cut (models.linefit.fit_box), with no margin: the recipe's `crop_pad`
-(0.12) is for the detector's quads, tight around the characters, and FUNSD's GT word boxes are loose already
-(case-folded word accuracy 0.598 without it, 0.489 with it; SROIE's tight lines 0.619 / 0.638; adding it only
-where the ink lacks it read FUNSD 0.560, SROIE 0.675, against 0.638 / 0.670 without). `--no-grow` keeps the
-fit alone (the crops before 2026-11-27), `--no-fit` the box as drawn. Cut with models.geometry.crop_quad at
-height 32. Tesseract (`--psm 7 -l eng`)
-gets the GT box at its native resolution with a white border (`--tesseract-boxes gt`), the box we read
-(`ours`), or both; on a random subset of `--tesseract-n` boxes or, with `--tesseract-all`, all. Prints
+cut (models.linefit.fit_box), with no margin: the recipe's `crop_pad` (0.12) is for the detector's quads,
+tight around the characters, and FUNSD's GT word boxes are loose already (case-folded word accuracy 0.598
+without it, 0.489 with it; SROIE's tight lines 0.619 / 0.638; adding it only where the ink lacks it read
+FUNSD 0.560, SROIE 0.675, against 0.638 / 0.670 without). `--no-grow` keeps the fit alone (the crops before
+2026-11-27), `--no-fit` the box as drawn. Cut with models.geometry.crop_quad at height 32. Tesseract (`--psm
+7 -l eng`) gets the GT box at its native resolution with a white border (`--tesseract-boxes gt`), the box we
+read (`ours`), or both; on a random subset of `--tesseract-n` boxes or, with `--tesseract-all`, all. Prints
 JSON; `--out` also writes it.
 """
 from __future__ import annotations

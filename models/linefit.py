@@ -136,8 +136,8 @@ def grow_to_ink(image: np.ndarray, quad) -> np.ndarray:
     1.6 heights (a rule) with at least GROW_OWN of its own height inside the box (not a neighbour line's
     tail reaching in), ending within GROW_MAX heights of the edge (ink that runs on is joined to a
     neighbour), reaching at least GROW_INSIDE of the box's height into it; across an end it is also no wider
-    than 1.6 heights and has GROW_OWN of its width inside. Each edge moves to the
-    furthest such ink; a box that cuts nothing is returned unchanged."""
+    than 1.6 heights and has GROW_OWN of its width inside. Each edge moves to the furthest such ink; a box
+    that cuts nothing is returned unchanged."""
     q = as_quad(quad).astype(np.float32)
     h = float(np.hypot(*(q[3] - q[0])) + np.hypot(*(q[2] - q[1]))) / 2
     w = float(np.hypot(*(q[1] - q[0])) + np.hypot(*(q[2] - q[3]))) / 2

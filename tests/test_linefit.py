@@ -72,7 +72,8 @@ def _descenders(below: str | None = None):
     ink_rows, ink_cols = np.flatnonzero((img < 128).any(1)), np.flatnonzero((img < 128).any(0))
     if below == "banner":
         img[158:166, 60:640] = 40
-    return img, box_to_quad(int(ink_cols[0]) - 3, int(ink_rows[0]) - 1, int(ink_cols[-1]) + 4, 151), int(ink_rows[-1])
+    box = box_to_quad(int(ink_cols[0]) - 3, int(ink_rows[0]) - 1, int(ink_cols[-1]) + 4, 151)
+    return img, box, int(ink_rows[-1])
 
 
 def test_a_box_that_cuts_the_tails_of_g_p_y_grows_over_them():
@@ -124,4 +125,3 @@ def test_the_pipeline_reads_given_boxes_along_their_lines_and_keeps_the_boxes():
                    fit_boxes=True).run([rgb])[0]
     assert int(fit.words[0].text) > 1.6 * int(plain.words[0].text)
     assert np.array_equal(fit.words[0].quad, box)                        # the output keeps the given box
-
