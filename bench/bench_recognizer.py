@@ -19,8 +19,9 @@ without it, 0.489 with it; SROIE's tight lines 0.619 / 0.638; adding it only whe
 FUNSD 0.560, SROIE 0.675, against 0.638 / 0.670 without). `--no-grow` keeps the fit alone (the crops before
 2026-11-27), `--no-fit` the box as drawn. Cut with models.geometry.crop_quad at height 32. Tesseract (`--psm
 7 -l eng`) gets the GT box at its native resolution with a white border (`--tesseract-boxes gt`), the box we
-read (`ours`), or both; on a random subset of `--tesseract-n` boxes or, with `--tesseract-all`, all. Prints
-JSON; `--out` also writes it.
+read (`ours`), or both; on a random subset of `--tesseract-n` boxes or, with `--tesseract-all`, all, with
+our edits minus Tesseract's and a paired-bootstrap 95 % interval over the boxes (`*_paired_casefold`,
+models.eval.metrics.paired_edits_bootstrap). Prints JSON; `--out` also writes it.
 """
 from __future__ import annotations
 
@@ -180,7 +181,7 @@ def tesseract(crop: np.ndarray) -> str:
 def real(args) -> dict:
     import cv2
     from models.geometry import crop_quad
-    from models.eval.metrics import text_scores
+    from models.eval.metrics import paired_edits_bootstrap, text_scores
     from models.linefit import fit_box
 
     torch.set_num_threads(args.threads)
@@ -211,6 +212,8 @@ def real(args) -> dict:
                 key = "tesseract_subset" + ("" if which == "gt" else "_our_boxes")
                 res[key] = text_scores(zip(tess, [gts[i] for i in idx])).as_dict()
                 res[key + "_casefold"] = text_scores(zip(tess, [gts[i] for i in idx]), casefold=True).as_dict()
+                res[key + "_paired_casefold"] = paired_edits_bootstrap(
+                    [ours[i] for i in idx], tess, [gts[i] for i in idx], casefold=True)
                 res[f"examples (gt, ours, tesseract on {which} boxes)"] = [
                     (gts[i], ours[i], t) for i, t in list(zip(idx, tess))[:12]]
         out[dataset] = res

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from models.eval.fields import field_counts, link_counts, normalize_field
-from models.eval.metrics import cer, detection_prf, match_quads, prf, text_scores
+from models.eval.metrics import cer, detection_prf, match_quads, paired_edits_bootstrap, prf, text_scores
 from models.eval.pages import EvalConfig, aggregate, evaluate_page, page_units, reading_order
 from models.geometry import box_to_quad
 from models.types import Entity, Line, Page, Word
@@ -168,3 +168,20 @@ def test_link_sources_spans_and_text_pairs():
     pred = page_of(GT, meta={"kv_pairs": [{"key": [2], "value": [3], "kind": "kv"}]})
     assert link_counts(pred, gt) == (1, 1, 2)
     assert link_counts(pred, page_of(GT)) is None                          # GT without any link source
+
+
+def test_paired_bootstrap_of_two_readers_edits():
+    gts = ["TOTAL", "RM 12.50", "CASH", "CHANGE", "GST 6%"] * 20
+    same = paired_edits_bootstrap(gts, gts, gts)
+    assert same["ours_minus_theirs_edits"] == 0 and same["ci95"] == [0.0, 0.0] and same["p_ours_lower"] == 0.0
+    worse = [g[:-1] for g in gts]                               # one edit on every item
+    better = paired_edits_bootstrap(gts, worse, gts)
+    assert better["ours_minus_theirs_edits"] == -100 and better["ci95"][1] < 0 and better["p_ours_lower"] == 1.0
+    mixed = paired_edits_bootstrap([w if i % 2 else g for i, (w, g) in enumerate(zip(worse, gts))], gts, gts)
+    assert mixed["ci95"][0] > 0 and mixed["ours_minus_theirs_edits"] == 50
+    noisy = paired_edits_bootstrap([w if i % 7 == 0 else g for i, (w, g) in enumerate(zip(worse, gts))],
+                                   [w if i % 7 == 3 else g for i, (w, g) in enumerate(zip(worse, gts))], gts)
+    assert noisy["ci95"][0] < 0 < noisy["ci95"][1]              # as many misreads each: no winner
+    assert paired_edits_bootstrap(["total"], ["TOTAL"], ["TOTAL"], casefold=True)["ours_minus_theirs_edits"] == 0
+    with pytest.raises(ValueError):
+        paired_edits_bootstrap(["a"], ["a", "b"], ["a"])

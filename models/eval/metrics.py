@@ -174,6 +174,23 @@ def text_scores(pairs: Iterable[tuple[str, str]], casefold: bool = False) -> Tex
     return TextScores(c, exact / n, n, edits, gt_chars)
 
 
+def paired_edits_bootstrap(ours: Sequence[str], theirs: Sequence[str], gts: Sequence[str], casefold: bool = False,
+                           n_boot: int = 10000, seed: int = 0) -> dict:
+    """Two readers of the same items against their GT: our total edits minus theirs, with a 95 % interval
+    from resampling the items (a seeded paired bootstrap) and the share of resamples where ours is lower.
+    Whether a CER gap is more than which items happened to be in the set."""
+    if not (len(ours) == len(theirs) == len(gts)) or not gts:
+        raise ValueError("one reading of each GT item from each reader, and at least one item")
+    diff = np.array([edit_distance(normalize_text(a, casefold), g) - edit_distance(normalize_text(b, casefold), g)
+                     for a, b, g in ((a, b, normalize_text(g, casefold)) for a, b, g in zip(ours, theirs, gts))])
+    rng = np.random.default_rng(seed)
+    sums = np.concatenate([diff[rng.integers(0, len(diff), (min(1000, n_boot - i), len(diff)))].sum(1)
+                           for i in range(0, n_boot, 1000)])                  # 1,000 resamples at a time
+    lo, hi = np.percentile(sums, [2.5, 97.5])
+    return {"ours_minus_theirs_edits": int(diff.sum()), "ci95": [float(lo), float(hi)],
+            "p_ours_lower": float((sums < 0).mean()), "items": len(diff)}
+
+
 def word_accuracy(pairs: Iterable[tuple[str, str]], casefold: bool = False) -> float:
     return text_scores(pairs, casefold).word_acc
 
