@@ -32,7 +32,7 @@ def _unit(v: np.ndarray) -> np.ndarray:
 
 def cut_boxes(d: dict) -> tuple[list, list, list, list]:
     """(texts, tight, cut at the baseline, cut right) quads of a page's GT lines (benchdata JSON + chars)."""
-    from models.linefit import _shift_edges
+    from models.linefit import shift_edges
     texts, tight, base_cut, right_cut = [], [], [], []
     chars = [(c["text"], np.asarray(c["quad"], np.float32)) for w in d["words"] for c in w.get("chars", [])]
     for ln in d["lines"]:
@@ -50,8 +50,8 @@ def cut_boxes(d: dict) -> tuple[list, list, list, list]:
         last = max(mine, key=lambda m: m[0])[2] if mine else None
         texts.append(ln["text"])
         tight.append(q)
-        base_cut.append(_shift_edges(q, 0.0, -(h - base)) if base < h - 1 else q)
-        right_cut.append(_shift_edges(q, 0.0, 0.0, 0.0, -0.4 * float(np.linalg.norm(last[1] - last[0])))
+        base_cut.append(shift_edges(q, 0.0, -(h - base)) if base < h - 1 else q)
+        right_cut.append(shift_edges(q, 0.0, 0.0, 0.0, -0.4 * float(np.linalg.norm(last[1] - last[0])))
                          if last is not None else q)
     return texts, tight, base_cut, right_cut
 

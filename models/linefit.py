@@ -118,7 +118,7 @@ GROW_INSIDE = 0.4       # ... for ink that reaches at least this share of the he
 GROW_OWN = 0.5          # ... and has at least this share of its own height inside it
 
 
-def _shift_edges(q: np.ndarray, up: float, down: float, left: float = 0.0, right: float = 0.0) -> np.ndarray:
+def shift_edges(q: np.ndarray, up: float, down: float, left: float = 0.0, right: float = 0.0) -> np.ndarray:
     """The quad with its top edge moved `up`, its bottom edge `down`, its left end `left` and its right end
     `right` pixels outward, along its sides and its top and bottom edges."""
     def unit(v):
@@ -145,7 +145,7 @@ def grow_to_ink(image: np.ndarray, quad) -> np.ndarray:
         return q
     g = GROW_MAX * h
     scale = min(1.0, WORK_HEIGHT / h)
-    crop = crop_quad(image, _shift_edges(q, g, g, g, g), height=max(4, int(round((h + 2 * g) * scale))))
+    crop = crop_quad(image, shift_edges(q, g, g, g, g), height=max(4, int(round((h + 2 * g) * scale))))
     mask = _ink_mask(crop)
     ch, cw = mask.shape
     sy, sx = ch / (h + 2 * g), cw / (w + 2 * g)                         # crop pixels per image pixel
@@ -166,7 +166,7 @@ def grow_to_ink(image: np.ndarray, quad) -> np.ndarray:
             new[2], new[3] = min(new[2], float(x)), max(new[3], float(x + ww))
     if new == box:
         return q
-    return _shift_edges(q, (box[0] - new[0]) / sy, (new[1] - box[1]) / sy, (box[2] - new[2]) / sx,
+    return shift_edges(q, (box[0] - new[0]) / sy, (new[1] - box[1]) / sy, (box[2] - new[2]) / sx,
                         (new[3] - box[3]) / sx)
 
 

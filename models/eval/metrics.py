@@ -181,8 +181,11 @@ def paired_edits_bootstrap(ours: Sequence[str], theirs: Sequence[str], gts: Sequ
     Whether a CER gap is more than which items happened to be in the set."""
     if not (len(ours) == len(theirs) == len(gts)) or not gts:
         raise ValueError("one reading of each GT item from each reader, and at least one item")
-    diff = np.array([edit_distance(normalize_text(a, casefold), g) - edit_distance(normalize_text(b, casefold), g)
-                     for a, b, g in ((a, b, normalize_text(g, casefold)) for a, b, g in zip(ours, theirs, gts))])
+    diff = []
+    for a, b, g in zip(ours, theirs, gts):
+        g = normalize_text(g, casefold)
+        diff.append(edit_distance(normalize_text(a, casefold), g) - edit_distance(normalize_text(b, casefold), g))
+    diff = np.asarray(diff)
     rng = np.random.default_rng(seed)
     sums = np.concatenate([diff[rng.integers(0, len(diff), (min(1000, n_boot - i), len(diff)))].sum(1)
                            for i in range(0, n_boot, 1000)])                  # 1,000 resamples at a time
