@@ -130,13 +130,19 @@ def gap_heights(a, b) -> float:
     return float(((qb @ d).min() - (qa @ d).max()) / max(height, 1e-6))
 
 
+def quad_size(q: np.ndarray) -> tuple[float, float]:
+    """(width, height) of a quad: the means of its top and bottom edges' lengths and of its sides'."""
+    w = float(np.hypot(*(q[1] - q[0])) + np.hypot(*(q[2] - q[3]))) / 2
+    h = float(np.hypot(*(q[3] - q[0])) + np.hypot(*(q[2] - q[1]))) / 2
+    return w, h
+
+
 def crop_quad(image: np.ndarray, quad, height: int | None = None, pad: float = 0.0) -> np.ndarray:
     """Rectify the region under a quad into an upright crop (reading direction left to right):
     TL -> (0, 0), TR -> (w, 0), BR -> (w, h), BL -> (0, h). `height` rescales to a fixed height keeping
     the aspect; `pad` grows the quad by that fraction of its height on every side."""
     q = as_quad(quad).astype(np.float32)
-    w = max(1.0, float(np.hypot(*(q[1] - q[0])) + np.hypot(*(q[2] - q[3]))) / 2)
-    h = max(1.0, float(np.hypot(*(q[3] - q[0])) + np.hypot(*(q[2] - q[1]))) / 2)
+    w, h = (max(1.0, v) for v in quad_size(q))
     if pad:
         ux = (q[1] - q[0]) / max(1e-6, np.hypot(*(q[1] - q[0])))
         uy = (q[3] - q[0]) / max(1e-6, np.hypot(*(q[3] - q[0])))

@@ -27,7 +27,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from models.geometry import crop_quad
+from models.geometry import crop_quad, quad_size
 from models.types import as_quad
 
 MAX_SKEW = 8.0          # degrees searched either way
@@ -80,8 +80,7 @@ def fit_line_quad(image: np.ndarray, quad) -> np.ndarray:
     """The quad of the main text line inside `quad` (see the module doc), float32 (4, 2), corner order kept;
     `quad` itself when the box is already fit or holds (almost) no ink."""
     q = as_quad(quad).astype(np.float32)
-    w = float(np.hypot(*(q[1] - q[0])) + np.hypot(*(q[2] - q[3]))) / 2
-    h = float(np.hypot(*(q[3] - q[0])) + np.hypot(*(q[2] - q[1]))) / 2
+    w, h = quad_size(q)
     if w < MIN_ASPECT * h or h < 4:
         return q
     work_h = int(min(round(h), WORK_HEIGHT))
@@ -139,8 +138,7 @@ def grow_to_ink(image: np.ndarray, quad) -> np.ndarray:
     than 1.6 heights and has GROW_OWN of its width inside. Each edge moves to the furthest such ink; a box
     that cuts nothing is returned unchanged."""
     q = as_quad(quad).astype(np.float32)
-    h = float(np.hypot(*(q[3] - q[0])) + np.hypot(*(q[2] - q[1]))) / 2
-    w = float(np.hypot(*(q[1] - q[0])) + np.hypot(*(q[2] - q[3]))) / 2
+    w, h = quad_size(q)
     if h < 4:
         return q
     g = GROW_MAX * h
