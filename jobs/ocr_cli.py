@@ -1,6 +1,7 @@
 """`lakeocr ocr PATH... --out DIR`: run the shipped pipeline on images (files or folders, no Spark) and
 write one `<stem>.json` per image in the benchdata prediction format (models.gtio): words with quad,
-text, conf, orientation, line id and chars; lines; page orientation. Text stays empty until recognizer
+text, conf, orientation, line id and chars (refit to the word's ink, each with its letter where the word's
+boxes and letters are as many: models.charfit); lines; page orientation. Text stays empty where no recognizer
 weights are shipped (models.zoo.load_pipeline picks them up)."""
 from __future__ import annotations
 

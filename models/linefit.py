@@ -41,10 +41,11 @@ WORK_HEIGHT = 96        # boxes taller than this are analysed scaled down to it
 MIN_INK = 0.005         # a box with less ink than this share is left alone
 
 
-def _ink_mask(crop: np.ndarray) -> np.ndarray:
+def ink_mask(crop: np.ndarray) -> np.ndarray:
+    """0/1 mask of a crop's ink: Otsu's threshold, the minority side (light text on a dark ground too)."""
     gray = crop if crop.ndim == 2 else cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
     if gray.dtype != np.uint8:
-        raise ValueError(f"fit_line_quad needs a uint8 image, got {gray.dtype}")
+        raise ValueError(f"the ink mask needs a uint8 image, got {gray.dtype}")
     _, mask = cv2.threshold(gray, 0, 1, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
     if 2 * int(mask.sum()) > mask.size:          # light text on a dark background: the light is the ink
         mask = 1 - mask
@@ -85,7 +86,7 @@ def fit_line_quad(image: np.ndarray, quad) -> np.ndarray:
         return q
     work_h = int(min(round(h), WORK_HEIGHT))
     crop = crop_quad(image, q, height=work_h)
-    mask = _ink_mask(crop)
+    mask = ink_mask(crop)
     ch, cw = mask.shape
     ys, xs = np.nonzero(mask)
     if len(ys) < MIN_INK * mask.size:
@@ -144,7 +145,7 @@ def grow_to_ink(image: np.ndarray, quad) -> np.ndarray:
     g = GROW_MAX * h
     scale = min(1.0, WORK_HEIGHT / h)
     crop = crop_quad(image, shift_edges(q, g, g, g, g), height=max(4, int(round((h + 2 * g) * scale))))
-    mask = _ink_mask(crop)
+    mask = ink_mask(crop)
     ch, cw = mask.shape
     sy, sx = ch / (h + 2 * g), cw / (w + 2 * g)                         # crop pixels per image pixel
     box = [g * sy, (g + h) * sy, g * sx, (g + w) * sx]                  # top, bottom, left, right in the crop

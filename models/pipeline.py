@@ -5,6 +5,7 @@
        is read with the line decoding)
     -> a word read with a space in it split there (models.wordsplit)
     -> neighbours of a line read as one crop without a space joined (models.wordjoin)
+    -> each read word's characters refit to its ink, the text giving their count and letters (models.charfit)
     -> post-OCR stages (clustering, entities, templates), each `Page -> Page`
 
 Stages are duck-typed by the protocols below; `versions` says which weights made the output, so a cache
@@ -25,6 +26,7 @@ from typing import Callable, Protocol, Sequence
 
 import numpy as np
 
+from models import charfit
 from models.geometry import crop_quad
 from models.linefit import fit_line_quad
 from models.types import GIVEN_LINES, Page
@@ -74,6 +76,7 @@ class Pipeline:
                                     # (models.wordsplit); off where the boxes are given words (GT boxes)
     join_words: bool = True         # neighbours of a line read as one crop without a space become one word
                                     # (models.wordjoin); off where the boxes are given words
+    fit_chars: bool = True          # character boxes refit to each read word's ink (models.charfit)
     fit_boxes: bool = False         # words' crops cut along the skewed line inside each box (models.linefit):
                                     # for boxes drawn upright around the text (given boxes), not the
                                     # detector's, which follow their characters already
@@ -134,5 +137,7 @@ class Pipeline:
         reader = self.region_reader(image) if self.join_words else None
         if reader is not None:
             join_words(page, reader)
+        if self.fit_chars:
+            charfit.fit_chars(image, page)
         for line in page.lines:
             line.text = " ".join(page.words[i].text for i in line.word_ids if page.words[i].text)
