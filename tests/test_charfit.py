@@ -117,3 +117,4 @@ def test_the_pipeline_refits_characters_unless_told_not_to():
     off = Pipeline(_OneWord(), recognizers={"*": _Reads()}, join_words=False, fit_chars=False).run([image])[0]
     assert [c.text for c in off.words[0].chars] == ["", "", ""]
     assert fit_chars(image, Page(width=120, height=100)).words == []
+
