@@ -1,6 +1,7 @@
 """The OCR pipeline: a short sequence of calls, each stage an object you can replace.
 
-    detect (chars, words, lines, orientation) -> [given boxes: each fit to its skewed line (models.linefit)]
+    detect (chars, words, lines, orientation) -> words extended over the marks past their ends (models.wordends)
+    -> [given boxes: each fit to its skewed line (models.linefit)]
     -> script id per word -> recognizer per script (a page whose boxes are given lines, Page.meta[GIVEN_LINES],
        is read with the line decoding)
     -> a word read with a space in it split there (models.wordsplit)
@@ -26,7 +27,7 @@ from typing import Callable, Protocol, Sequence
 
 import numpy as np
 
-from models import charfit
+from models import charfit, wordends
 from models.geometry import crop_quad
 from models.linefit import fit_line_quad
 from models.types import GIVEN_LINES, Page
@@ -76,6 +77,8 @@ class Pipeline:
                                     # (models.wordsplit); off where the boxes are given words (GT boxes)
     join_words: bool = True         # neighbours of a line read as one crop without a space become one word
                                     # (models.wordjoin); off where the boxes are given words
+    extend_words: bool = True       # detected words extended over the small marks past their ends
+                                    # (models.wordends); off where the boxes are given words
     fit_chars: bool = True          # character boxes refit to each read word's ink (models.charfit)
     fit_boxes: bool = False         # words' crops cut along the skewed line inside each box (models.linefit):
                                     # for boxes drawn upright around the text (given boxes), not the
@@ -110,6 +113,8 @@ class Pipeline:
     def _read_words(self, image: np.ndarray, page: Page) -> None:
         if not page.words or not (self.recognizers or self.script_id):
             return
+        if self.extend_words:
+            wordends.extend_to_marks(image, page)
         by_pad: dict[float, list[np.ndarray]] = {}
         quads = [fit_line_quad(image, w.quad) if self.fit_boxes else w.quad for w in page.words]
 
