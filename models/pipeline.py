@@ -78,7 +78,7 @@ class Pipeline:
     join_words: bool = True         # neighbours of a line read as one crop without a space become one word
                                     # (models.wordjoin); off where the boxes are given words
     extend_words: bool = True       # detected words extended over the small marks past their ends
-                                    # (models.wordends); off where the boxes are given words
+                                    # (models.wordends); never given boxes (fit_boxes)
     fit_chars: bool = True          # character boxes refit to each read word's ink (models.charfit)
     fit_boxes: bool = False         # words' crops cut along the skewed line inside each box (models.linefit):
                                     # for boxes drawn upright around the text (given boxes), not the
@@ -113,7 +113,7 @@ class Pipeline:
     def _read_words(self, image: np.ndarray, page: Page) -> None:
         if not page.words or not (self.recognizers or self.script_id):
             return
-        if self.extend_words:
+        if self.extend_words and not self.fit_boxes:
             wordends.extend_to_marks(image, page)
         by_pad: dict[float, list[np.ndarray]] = {}
         quads = [fit_line_quad(image, w.quad) if self.fit_boxes else w.quad for w in page.words]
