@@ -14,9 +14,9 @@ class LakeOcrPyfunc(mlflow.pyfunc.PythonModel):
 
     def load_context(self, context) -> None:
         from models.zoo import load_pipeline
-        from udfs.ocr import ModelRef
+        from udfs.ocr import ModelRef, table_pipeline
 
-        self.pipeline = load_pipeline(context.artifacts["weights"], device="cpu")
+        self.pipeline = table_pipeline(load_pipeline(context.artifacts["weights"], device="cpu"))
         self.ref = ModelRef("lakeocr-pipeline", "pyfunc", tuple(sorted(self.pipeline.versions.items())))
 
     def predict(self, context, model_input, params=None):

@@ -177,6 +177,8 @@ def test_the_configured_reread_reaches_every_recognizer_and_keys_the_cache():
     assert again is not plain
     assert {r.reread for r in plain.recognizers.values()} == {()}
     assert {r.reread for r in again.recognizers.values()} == {REREAD_SCALES}
+    # the tables keep no characters: their refit is skipped on executors, kept where files are written
+    assert loaded.fit_chars and not plain.fit_chars and not again.fit_chars
     ocr.clear_cache()
 
 
