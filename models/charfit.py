@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from models.geometry import quad_size
+from models.geometry import quad_axes, quad_size, warp_affine
 from models.linefit import ink_mask
 from models.types import Char, Page, Word
 
@@ -62,8 +62,7 @@ def _frame(quad: np.ndarray) -> tuple[np.ndarray, int, int, tuple[float, float, 
     word under UPSCALE_TO pixels high is magnified (0.938 -> 0.944)."""
     q = quad.astype(np.float64)
     w, h = quad_size(q)
-    ux = (q[1] - q[0]) / max(1e-6, float(np.hypot(*(q[1] - q[0]))))
-    uy = (q[3] - q[0]) / max(1e-6, float(np.hypot(*(q[3] - q[0]))))
+    ux, uy = quad_axes(q)
     d = MARGIN * h
     origin = q[0] - (ux + uy) * d
     if np.abs(np.round(ux) - ux).max() < SNAP and np.abs(np.round(uy) - uy).max() < SNAP:
@@ -80,10 +79,7 @@ def _frame(quad: np.ndarray) -> tuple[np.ndarray, int, int, tuple[float, float, 
 def _ink_components(gray: np.ndarray, m: np.ndarray, size: tuple[int, int],
                     core: tuple[float, float, float, float]) -> np.ndarray:
     """(n, 5) [x0, y0, x1, y1, area] of the word's character-like ink components, in the frame."""
-    # quads use pixel-corner coordinates, OpenCV pixel centres: the map between centres, as in crop_quad
-    shifted = m.copy()
-    shifted[:, 2] += m[:, :2] @ np.array([0.5, 0.5]) - 0.5
-    crop = cv2.warpAffine(gray, shifted, size, flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+    crop = warp_affine(gray, m, size, cv2.INTER_CUBIC)
     _, _, stats, _ = cv2.connectedComponentsWithStats(ink_mask(crop), connectivity=8)
     x, y, w, h, area = (stats[1:, k].astype(np.float64) for k in range(5))
     cx0, cy0, cx1, cy1 = core

@@ -137,6 +137,21 @@ def quad_size(q: np.ndarray) -> tuple[float, float]:
     return w, h
 
 
+def quad_axes(q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Unit vectors along a quad's top edge (its reading direction) and down its left side."""
+    ux = (q[1] - q[0]) / max(1e-6, float(np.hypot(*(q[1] - q[0]))))
+    uy = (q[3] - q[0]) / max(1e-6, float(np.hypot(*(q[3] - q[0]))))
+    return ux, uy
+
+
+def warp_affine(image: np.ndarray, m: np.ndarray, size: tuple[int, int], flags: int = cv2.INTER_LINEAR) -> np.ndarray:
+    """The (width, height) `size` frame that the 2x3 affine map `m` (image -> frame, in the pixel-corner
+    coordinates of models.types) takes the image to; the border replicated."""
+    shifted = np.array(m, np.float64)            # OpenCV maps pixel centres: shift both sides by half a pixel
+    shifted[:, 2] += shifted[:, :2] @ np.array([0.5, 0.5]) - 0.5
+    return cv2.warpAffine(image, shifted, size, flags=flags, borderMode=cv2.BORDER_REPLICATE)
+
+
 def crop_quad(image: np.ndarray, quad, height: int | None = None, pad: float = 0.0) -> np.ndarray:
     """Rectify the region under a quad into an upright crop (reading direction left to right):
     TL -> (0, 0), TR -> (w, 0), BR -> (w, h), BL -> (0, h). `height` rescales to a fixed height keeping
@@ -144,8 +159,7 @@ def crop_quad(image: np.ndarray, quad, height: int | None = None, pad: float = 0
     q = as_quad(quad).astype(np.float32)
     w, h = (max(1.0, v) for v in quad_size(q))
     if pad:
-        ux = (q[1] - q[0]) / max(1e-6, np.hypot(*(q[1] - q[0])))
-        uy = (q[3] - q[0]) / max(1e-6, np.hypot(*(q[3] - q[0])))
+        ux, uy = quad_axes(q)
         d = pad * h
         signs = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]], np.float32)
         q = q + signs[:, :1] * ux * d + signs[:, 1:] * uy * d

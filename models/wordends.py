@@ -21,7 +21,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from models.geometry import quad_angle, quad_size, union_quad
+from models.geometry import quad_angle, quad_axes, quad_size, union_quad, warp_affine
 from models.linefit import ink_mask, shift_edges
 from models.types import Page
 
@@ -38,15 +38,12 @@ def _mark_reach(gray: np.ndarray, quad: np.ndarray, others: list[np.ndarray]) ->
     w, h = quad_size(quad)
     if h < 4 or w < 2:
         return 0.0
-    ux = (quad[1] - quad[0]) / max(1e-6, float(np.hypot(*(quad[1] - quad[0]))))
-    uy = (quad[3] - quad[0]) / max(1e-6, float(np.hypot(*(quad[3] - quad[0]))))
+    ux, uy = quad_axes(quad)
     margin = 0.3 * h
     origin = quad[0] - uy * margin
     m = np.array([[ux[0], ux[1], -origin @ ux], [uy[0], uy[1], -origin @ uy]])
     size = (int(np.ceil(w + REACH * h)), int(np.ceil(h + 2 * margin)))
-    shifted = m.copy()          # pixel centres to pixel centres, as in geometry.crop_quad
-    shifted[:, 2] += m[:, :2] @ np.array([0.5, 0.5]) - 0.5
-    crop = cv2.warpAffine(gray, shifted, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    crop = warp_affine(gray, m, size)
     _, _, stats, _ = cv2.connectedComponentsWithStats(ink_mask(crop), connectivity=8)
     boxes = [(x, y, x + cw, y + ch) for x, y, cw, ch, area in stats[1:].tolist()
              if area >= MIN_AREA and margin - BAND * h <= y + ch / 2 <= margin + h + BAND * h]
