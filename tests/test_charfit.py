@@ -77,12 +77,15 @@ def test_a_text_that_does_not_need_more_characters_adds_none():
     assert [c.text for c in chars] == list("abc")
 
 
-def test_unread_words_and_words_without_characters_are_left_alone():
+def test_unread_words_and_pages_of_given_boxes_are_left_alone():
     image = _image(A, B, DOT, C)
     unread = _word("", A, B, C)
     assert fit_word_chars(image, unread) is unread.chars
-    given = Word(quad=WORD, text="ab.c")                # a given box: no detected characters
-    assert fit_word_chars(image, given) == []
+    given = Page(width=120, height=100, words=[Word(quad=WORD, text="ab.c")])   # no detected characters
+    assert fit_chars(image, given).words[0].chars == []
+    # a read word without characters on a detected page gets them from its ink
+    page = Page(width=120, height=100, words=[Word(quad=WORD, text="ab.c"), _word("x", (100, 40, 110, 60))])
+    assert [c.text for c in fit_chars(image, page).words[0].chars] == list("ab.c")
 
 
 @pytest.mark.parametrize("k", [1, 2, 3])
