@@ -1,20 +1,22 @@
 """Detected words extended over the small marks just past their ends (models.pipeline, before the words are
 read).
 
-The detector's character head finds few punctuation marks (docs/ARCHITECTURE.md), so a word's box often
-stops before the period, colon or comma that ends it (`1.`, `No.:`, `Date:`) or the mark that starts it, and
-the recognizer, reading the box, loses the mark. Per word and end, in the word's upright frame (x along the
-reading direction), with the ink as in models.linefit (Otsu, light-on-dark inverted):
+The detector's character head finds few punctuation marks and thin letters (docs/ARCHITECTURE.md), so a
+word's box often stops before the period, colon or comma that ends it (`1.`, `No.:`, `Date:`), the mark
+that starts it, or a first or last `l`, `1`, `t` or bracket, and the recognizer, reading the box, loses
+them. Per word and end, in the word's upright frame (x along the reading direction), with the ink as in
+models.linefit (Otsu, light-on-dark inverted):
 
 - the word's own ink: the 8-connected components whose centre lies in its band (BAND heights beyond its top
   and bottom) and inside the box along the line; an end whose ink already runs past the box is left alone;
-- from the last inked column on, the marks in the band up to REACH heights past the end are taken in turn
-  while each starts at most GAP heights after the ink before it, is at most MAX_H heights high and MAX_W
-  wide (a period, comma, colon, hyphen or quote, not a letter), and lies in no other word's box;
-- the end moves past the last mark taken (plus PAD heights), and a line holding the word grows with it.
+- from the last inked column on, the components in the band up to REACH heights past the end are taken in
+  turn while each is at most MAX_W heights wide, lies in no other word's box, and is either a mark (at most
+  MAX_H heights high, starting at most GAP heights after the ink before it) or a letter (at most LETTER_H
+  high, at most LETTER_GAP after);
+- the end moves past the last component taken (plus PAD heights), and a line holding the word grows with it.
 
-Measured on the detector's 48 validation pages (docs/ARCHITECTURE.md, "Words extended over the marks past
-their ends").
+Measured on the detector's 48 validation pages (docs/ARCHITECTURE.md, "Words extended over the marks and
+letters past their ends").
 """
 from __future__ import annotations
 
@@ -26,7 +28,8 @@ from models.linefit import ink_mask, shift_edges
 from models.types import Page
 
 GAP = 0.35          # word heights from one mark (or the word's last ink) to the next
-MAX_H, MAX_W = 0.55, 0.6    # a mark's largest height and width, in word heights
+MAX_H, MAX_W = 0.55, 0.6    # a mark's largest height and width (also a letter's width), in word heights
+LETTER_H, LETTER_GAP = 1.3, 0.3    # a taller component (a letter) is taken at most this high, this near
 REACH = 1.2         # how far past the end marks are looked for, in word heights
 BAND = 0.1          # a component's centre may lie this far above or below the box, in word heights
 PAD = 0.05          # the moved end's distance past the last mark, in word heights
@@ -55,7 +58,10 @@ def _mark_reach(gray: np.ndarray, quad: np.ndarray, others: list[np.ndarray]) ->
         return 0.0
     reach, back = 0.0, np.linalg.inv(m[:, :2])
     for b in sorted((b for b in boxes if (b[0] + b[2]) / 2 > w), key=lambda b: b[0]):
-        if b[0] - end > GAP * h or b[3] - b[1] > MAX_H * h or b[2] - b[0] > MAX_W * h:
+        gap, height = b[0] - end, b[3] - b[1]
+        mark = height <= MAX_H * h and gap <= GAP * h
+        letter = height <= LETTER_H * h and gap <= LETTER_GAP * h
+        if b[2] - b[0] > MAX_W * h or not (mark or letter):
             break
         centre = (np.array([(b[0] + b[2]) / 2, (b[1] + b[3]) / 2]) @ back.T + origin).astype(np.float32)
         if any(cv2.pointPolygonTest(q, (float(centre[0]), float(centre[1])), False) >= 0 for q in others):

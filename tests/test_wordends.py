@@ -32,10 +32,15 @@ def test_the_marks_past_a_words_end_are_taken_into_it_and_its_line():
     assert quad_to_box(page.lines[0].quad)[2] >= 63
 
 
-def test_letters_far_marks_and_marks_of_another_word_are_left_out():
-    # a letter-sized component after the gap is the next word, not a mark
-    page = _page((19, 39, 49, 61))
-    assert extend_to_marks(_image(A, B, (52, 40, 64, 60)), page) == 0
+def test_a_letter_right_after_the_end_is_taken_one_a_word_space_away_is_not():
+    page = _page((19, 39, 49, 61))                      # a last letter 4 px (0.18 heights) after the box's ink
+    assert extend_to_marks(_image(A, B, (52, 40, 61, 60)), page) == 1
+    assert quad_to_box(page.words[0].quad)[2] >= 61
+    page = _page((19, 39, 49, 61))                      # 8 px (0.36 heights): the next word's first letter
+    assert extend_to_marks(_image(A, B, (56, 40, 65, 60)), page) == 0
+
+
+def test_far_marks_and_marks_of_another_word_are_left_out():
     # a period more than GAP heights (7 px) past the ink
     page = _page((19, 39, 49, 61))
     assert extend_to_marks(_image(A, B, (60, 56, 64, 60)), page) == 0
@@ -50,8 +55,8 @@ def test_a_mark_before_a_word_moves_its_start_and_a_box_past_its_ink_stays():
     page = _page((19, 39, 49, 61))
     extend_to_marks(_image(quote, A, B), page)
     assert quad_to_box(page.words[0].quad)[0] <= 12
-    # ink that runs on past the box (a word cut short) is not a mark the box missed
-    page = _page((19, 39, 41, 61))
+    # a box that cuts its own last letter (its centre inside) is left as it is: its ink runs on past the box
+    page = _page((19, 39, 44, 61))
     assert extend_to_marks(_image(A, B, DOT), page) == 0
 
 
