@@ -94,12 +94,17 @@ def _ink_components(gray: np.ndarray, m: np.ndarray, size: tuple[int, int],
     return np.stack([x, y, x + w, y + h, area], 1)[keep]
 
 
+def _overlap(a, b) -> float:
+    """How far two boxes (x0, y0, x1, y1, ...) overlap along the line; negative: the gap between them."""
+    return min(a[2], b[2]) - max(a[0], b[0])
+
+
 def _clusters(comps: np.ndarray) -> list[list[float]]:
     """Components merged where they overlap horizontally (CLUSTER_OVERLAP), sorted left to right."""
     out: list[list[float]] = []
     for c in comps[np.argsort(comps[:, 0], kind="stable")].tolist():
         for g in out:
-            if min(c[2], g[2]) - max(c[0], g[0]) > CLUSTER_OVERLAP * min(c[2] - c[0], g[2] - g[0]):
+            if _overlap(c, g) > CLUSTER_OVERLAP * min(c[2] - c[0], g[2] - g[0]):
                 g[:] = [min(g[0], c[0]), min(g[1], c[1]), max(g[2], c[2]), max(g[3], c[3]), g[4] + c[4]]
                 break
         else:
@@ -118,11 +123,7 @@ def _hull(group) -> list[float]:
 
 
 def _centre(box: "_Box") -> float:
-    return box.xyxy[0] + box.xyxy[2]
-
-
-def _overlap(a, b) -> float:
-    return min(a[2], b[2]) - max(a[0], b[0])
+    return (box.xyxy[0] + box.xyxy[2]) / 2
 
 
 @dataclass
@@ -161,7 +162,7 @@ def _assign(boxes: list[_Box], clusters: list[list[float]]) -> tuple[list[list[l
         gx = (g[0] + g[2]) / 2
         hits = [i for i, b in enumerate(boxes) if b.xyxy[0] <= gx <= b.xyxy[2]]
         if hits:
-            inside[min(hits, key=lambda i: abs((boxes[i].xyxy[0] + boxes[i].xyxy[2]) / 2 - gx))].append(g)
+            inside[min(hits, key=lambda i: abs(_centre(boxes[i]) - gx))].append(g)
         else:
             free.append(g)
     return inside, free
