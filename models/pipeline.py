@@ -1,6 +1,7 @@
 """The OCR pipeline: a short sequence of calls, each stage an object you can replace.
 
-    detect (chars, words, lines, orientation) -> words extended over the marks past their ends (models.wordends)
+    detect (chars, words, lines, orientation) -> words extended over the marks and letters past their ends
+    (models.wordends)
     -> [given boxes: each fit to its skewed line (models.linefit)]
     -> script id per word -> recognizer per script (a page whose boxes are given lines, Page.meta[GIVEN_LINES],
        is read with the line decoding)
@@ -77,7 +78,7 @@ class Pipeline:
                                     # (models.wordsplit); off where the boxes are given words (GT boxes)
     join_words: bool = True         # neighbours of a line read as one crop without a space become one word
                                     # (models.wordjoin); off where the boxes are given words
-    extend_words: bool = True       # detected words extended over the small marks past their ends
+    extend_words: bool = True       # detected words extended over the marks and letters past their ends
                                     # (models.wordends); never given boxes (fit_boxes)
     fit_chars: bool = True          # character boxes refit to each read word's ink (models.charfit)
     fit_boxes: bool = False         # words' crops cut along the skewed line inside each box (models.linefit):

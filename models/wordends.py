@@ -1,5 +1,5 @@
-"""Detected words extended over the small marks just past their ends (models.pipeline, before the words are
-read).
+"""Detected words extended over the marks and letters just past their ends (models.pipeline, before the
+words are read).
 
 The detector's character head finds few punctuation marks and thin letters (docs/ARCHITECTURE.md), so a
 word's box often stops before the period, colon or comma that ends it (`1.`, `No.:`, `Date:`), the mark
@@ -37,7 +37,8 @@ MIN_AREA = 2        # pixels; smaller components are specks
 
 
 def _mark_reach(gray: np.ndarray, quad: np.ndarray, others: list[np.ndarray]) -> float:
-    """How far (page pixels) the quad's right end (its TR-BR side) moves over the marks past it; 0 for none."""
+    """How far (page pixels) the quad's right end (its TR-BR side) moves over the marks and letters past it; 0
+    for none."""
     w, h = quad_size(quad)
     if h < 4 or w < 2:
         return 0.0
@@ -72,8 +73,8 @@ def _mark_reach(gray: np.ndarray, quad: np.ndarray, others: list[np.ndarray]) ->
 
 
 def extend_to_marks(image: np.ndarray, page: Page) -> int:
-    """Every word of the page extended over the marks just past each of its ends (see the module doc), in
-    place, and the lines holding one grown to cover it; returns how many ends moved."""
+    """Every word of the page extended over the marks and letters just past each of its ends (see the module
+    doc), in place, and the lines holding one grown to cover it; returns how many ends moved."""
     if not page.words:
         return 0
     gray = image if image.ndim == 2 else cv2.cvtColor(
