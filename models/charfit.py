@@ -38,8 +38,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from models.geometry import quad_axes, quad_size, warp_affine
+from models.geometry import box_to_quad, quad_axes, quad_size, transform_quads, warp_affine
 from models.linefit import ink_mask
+from models.recognition.data import to_gray
 from models.types import Char, Page, Word
 
 MARGIN = 0.3            # of the word's height, around the word, for the ink mask
@@ -230,9 +231,7 @@ def fit_word_chars(gray: np.ndarray, word: Word) -> list[Char]:
     letters = list(text) if len(text) == len(boxes) else [""] * len(boxes)
     chars = []
     for letter, b in zip(letters, boxes):
-        x0, y0, x1, y1 = b.xyxy
-        quad = b.char.quad if b.char is not None else (
-            np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]]) @ inv[:, :2].T + inv[:, 2]).astype(np.float32)
+        quad = b.char.quad if b.char is not None else transform_quads(box_to_quad(*b.xyxy), inv)
         chars.append(Char(letter, quad, float(b.score)))
     return chars
 
@@ -242,8 +241,7 @@ def fit_chars(image: np.ndarray, page: Page) -> Page:
     with no detected characters (given boxes) is left as it is."""
     if not any(word.chars for word in page.words):
         return page
-    gray = image if image.ndim == 2 else cv2.cvtColor(
-        image, cv2.COLOR_RGBA2GRAY if image.shape[2] == 4 else cv2.COLOR_RGB2GRAY)
+    gray = to_gray(image)
     for word in page.words:
         word.chars = fit_word_chars(gray, word)
     return page

@@ -25,6 +25,7 @@ import numpy as np
 
 from models.geometry import quad_angle, quad_axes, quad_size, union_quad, warp_affine
 from models.linefit import ink_mask, shift_edges
+from models.recognition.data import to_gray
 from models.types import Page
 
 GAP = 0.35          # word heights from one mark (or the word's last ink) to the next
@@ -77,8 +78,7 @@ def extend_to_marks(image: np.ndarray, page: Page) -> int:
     doc), in place, and the lines holding one grown to cover it; returns how many ends moved."""
     if not page.words:
         return 0
-    gray = image if image.ndim == 2 else cv2.cvtColor(
-        image, cv2.COLOR_RGBA2GRAY if image.shape[2] == 4 else cv2.COLOR_RGB2GRAY)
+    gray = to_gray(image)
     quads = [np.asarray(w.quad, np.float32) for w in page.words]
     moves = []
     for k, q in enumerate(quads):
