@@ -7,7 +7,8 @@ A fine-tune on new data (page crops, new symbols) moves the weights toward that 
 the starting point did well; their average often keeps both (Wortsman et al., 2022). `A` is a weights
 folder (`<name>.pt` + `.json`); `B` a weights folder or an engine checkpoint of the same architecture
 (`models.engine`: {"model", "step", "config"}). The result is `(1 - alpha) * A + alpha * B` with A's JSON
-(architecture, input, charset) plus a "soup" entry naming both parents. `--mlflow` logs it as a run.
+(architecture, input, charset; a detector's input size, decode settings and flip classifier) plus a "soup"
+entry naming both parents. `--mlflow` logs it as a run.
 """
 from __future__ import annotations
 
@@ -71,7 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     state_b, prov_b = load_b(args.b, args.name)
     state = average(state_a, state_b, args.alpha, tuple(args.from_b))
     version_a = str(cfg.get("sha256", ""))[:12]
-    model_keys = ("architecture", "input", "charset", "decoder")       # what the predictor reads: A's
+    # what the predictors read (the recognizer's charset and decoder; the detector's input size, decode
+    # thresholds, normalisation and flip classifier): A's
+    model_keys = ("architecture", "input", "charset", "decoder", "predictor", "decode", "normalisation", "flip")
     history = {k: v for k, v in cfg.items() if k not in model_keys + ("sha256", "size_bytes")}
     cfg = {k: cfg[k] for k in model_keys if k in cfg}
     cfg["init"] = version_a

@@ -57,3 +57,19 @@ def test_soup_of_two_folders_keeps_how_b_was_trained(tmp_path):
     _, meta = load_weights("recognizer", tmp_path / "out")
     b = meta["soup"]["b"]
     assert b["gpu_run"] == run and b["init"] == "parent" and b["trained_steps"] == 9 and "training" not in b
+
+
+def test_detector_soup_keeps_what_the_predictor_reads(tmp_path):
+    """A detector's soup keeps A's input size, decode thresholds and flip classifier: without them the
+    predictor falls back to defaults (no up/down classifier: pages read upside down stay so)."""
+    from models.detection.predictor import DetectionPredictor
+
+    shipped = DetectionPredictor.from_weights("detector", ROOT / "models" / "weights")
+    assert avg.main([str(ROOT / "models" / "weights"), str(ROOT / "models" / "weights"), "--name", "detector",
+                     "--out", str(tmp_path)]) == 0
+    soup = DetectionPredictor.from_weights("detector", tmp_path)
+    assert soup.decode_config == shipped.decode_config and soup.config == shipped.config
+    assert soup.flip_model is not None
+    state, meta = load_weights("detector", tmp_path)
+    for k, v in shipped.model.state_dict().items():
+        torch.testing.assert_close(state[k].float(), v.float())

@@ -71,6 +71,32 @@ def test_touching_letters_boxed_as_one_are_paired_with_their_ink_in_reading_orde
     assert all(_best_iou(chars, box) > 0.8 for box in (A, B, C))
 
 
+def test_letters_run_together_by_a_faint_join_are_parted_by_a_stricter_threshold():
+    # a and b joined by a gray bridge that Otsu counts as ink: one cluster for two letters; the detector
+    # boxed them as one. At a threshold nearer the letters' black the bridge falls out and the cluster is cut
+    # there; each part keeps its full ink box
+    image = _image(A, B, C)
+    image[48:52, 31:35] = 100
+    chars = fit_word_chars(image, _word("abc", (20, 40, 46, 60), C))
+    assert [c.text for c in chars] == list("abc")
+    assert _best_iou(chars, A) > 0.8 and _best_iou(chars, B) > 0.8 and _best_iou(chars, C) > 0.8
+    # the bridge as dark as the letters: nothing parts them, no letter is guessed for a box
+    image[48:52, 31:35] = 0
+    kept = fit_word_chars(image, _word("abc", (20, 40, 46, 60), C))
+    assert _best_iou(kept, A) < 0.5
+
+
+def test_a_double_peak_on_one_character_counts_once():
+    # the detector gave b twice (IoU 0.7 between the two) and missed the period; b is drawn in two side-by-
+    # side strokes (as a Hangul consonant and its vowel), so clusters and letters disagree and nothing is
+    # paired in order: boxes and letters are as many, and b's double would take the period's letter. Counted
+    # once, the box is missing, and the period's free ink becomes it
+    b_left, b_right = (35, 40, 40, 60), (42, 40, 46, 60)
+    chars = fit_word_chars(_image(A, b_left, b_right, DOT, C), _word("ab.c", A, B, (36, 41, 47, 60), C))
+    assert [c.text for c in chars] == list("ab.c")
+    assert _best_iou(chars, DOT) > 0.8 and _best_iou(chars, B) > 0.8
+
+
 def test_a_text_that_does_not_need_more_characters_adds_none():
     # the recognizer did not read the period either: nothing is added, the counts agree, letters given
     chars = fit_word_chars(_image(A, B, DOT, C), _word("abc", A, B, C))
