@@ -86,17 +86,19 @@ def _frame(quad: np.ndarray) -> tuple[np.ndarray, int, int, tuple[float, float, 
     return m, int(np.ceil(core[2] + d)), int(np.ceil(core[3] + d)), core
 
 
-def _strict_mask(crop: np.ndarray, strict: float) -> np.ndarray:
-    """The ink mask at a threshold moved `strict` of the way from Otsu's towards the ink's own tone (its
-    10th percentile from the ink's side): touching letters' faint joins fall out."""
+def _stricter_masks(crop: np.ndarray):
+    """Ink masks at thresholds moved each STRICT share of the way from Otsu's towards the ink's own tone (its
+    10th percentile from the ink's side; light ink on a dark ground by ink_mask's rule), one at a time:
+    touching letters' faint joins fall out."""
     t, mask = cv2.threshold(crop, 0, 1, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
-    if 2 * int(mask.sum()) > mask.size:             # light ink (ink_mask's rule)
-        ink = crop[mask == 0]
-        tone = float(np.percentile(ink, 90)) if ink.size else t
-        return (crop > t + strict * (tone - t)).astype(np.uint8)
-    ink = crop[mask == 1]
-    tone = float(np.percentile(ink, 10)) if ink.size else t
-    return (crop < t - strict * (t - tone)).astype(np.uint8)
+    light = 2 * int(mask.sum()) > mask.size
+    ink = crop[mask == (0 if light else 1)]
+    if not ink.size:
+        return
+    tone = float(np.percentile(ink, 90 if light else 10))
+    for strict in STRICT:
+        level = t + strict * (tone - t)
+        yield ((crop > level) if light else (crop < level)).astype(np.uint8)
 
 
 def _ink_components(mask: np.ndarray, m: np.ndarray, core: tuple[float, float, float, float]) -> np.ndarray:
@@ -258,13 +260,12 @@ def fit_word_chars(gray: np.ndarray, word: Word) -> list[Char]:
     crop = warp_affine(gray, m, (fw, fh), cv2.INTER_CUBIC)
     mask = ink_mask(crop)
     clusters = _clusters(_ink_components(mask, m, core))
-    for strict in STRICT if len(clusters) < len(text) else ():
-        parted = _part(clusters, _clusters(_ink_components(_strict_mask(crop, strict), m, core)), mask)
-        if len(parted) == len(text):
+    for stricter in _stricter_masks(crop) if len(clusters) < len(text) else ():
+        parted = _part(clusters, _clusters(_ink_components(stricter, m, core)), mask)
+        if len(clusters) < len(parted) <= len(text):
             clusters = parted
+        if len(clusters) == len(text):
             break
-        if len(clusters) < len(parted) < len(text):
-            clusters = parted
     boxes = []
     for c in word.chars:
         p = np.asarray(c.quad, np.float64) @ m[:, :2].T + m[:, 2]
