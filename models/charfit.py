@@ -22,13 +22,17 @@ own scale (TL of the quad at the origin, x along the reading direction):
 - a box that holds exactly one cluster, its own (it reaches less than OWN_SHARE of its width into another
   box), and overlaps that cluster's ink box by an IoU below TIGHT_IOU becomes the ink box (a period's box 1.7
   times its size);
-- fewer boxes than letters: the free clusters, largest first, become characters; then the widest gaps
-  between the clusters inside one box split it (Latin and digit words only: a Hangul syllable's parts stay
-  together);
+- fewer boxes than letters, and the word ends in a mark (TRAILING): its rightmost cluster, when mark-sized,
+  becomes the mark's box first, cut off the last box where it shares it (a colon boxed with its syllable);
+- fewer boxes than letters: the free clusters, largest first, become characters, those the boxes already
+  span for the most part (COVERED: letters boxed already, their centre in a gap between two boxes) last;
+  then the widest gaps between the clusters inside one box split it (Latin and digit words only: a Hangul
+  syllable's parts stay together);
 - where the word's clusters, boxes and letters are then as many, each box pairs with its cluster in reading
   order, and one that overlaps its cluster by an IoU below TIGHT_IOU becomes the cluster's ink box (two
   touching letters boxed as one, their neighbour boxed as nothing);
-- where the boxes and letters are as many, each character gets its letter, in reading order.
+- where the boxes and letters are as many, each character gets its letter, in reading order; a bar's (`-`)
+  height is then its ink's mass, not its blurred mask's (a 1-pixel hyphen blurred over three rows).
 
 Unread words, and pages whose words carry no detected characters at all (given boxes), are left as they
 are; a read word the detector gave no character (a mark a word was extended over, then split off) gets them
@@ -63,6 +67,11 @@ MERGE_WIDTH = 1.5       # merged boxes are at most this many word heights wide
 SHARE_INTO = 0.3        # a cluster reaching this share of both boxes' widths makes them one character
 DUP_IOU = 0.5           # a box overlapping a higher-scored one by this IoU is its double (dropped)
 STRICT = (0.3, 0.6)     # fewer clusters than letters: thresholds this far towards the ink's tone tried
+TRAILING = ".,:;"       # a word ending in one of these with a letter short gets its rightmost mark-sized cluster
+MARK_SIZE = 0.75        # ... at most this many word heights high
+COVERED = 0.5           # a free cluster the boxes span this share of is added last (letters boxed already)
+BARS = "-_‐–—"          # a bar's height is its ink's mass, not its blurred mask's
+MASS_PAD = 1.5          # page pixels above and below a bar that its blurred ink may reach
 
 
 def _frame(quad: np.ndarray) -> tuple[np.ndarray, int, int, tuple[float, float, float, float]]:
@@ -113,6 +122,37 @@ def _ink_components(mask: np.ndarray, m: np.ndarray, core: tuple[float, float, f
             & (cx >= cx0 - BAND[0] * wh) & (cx <= cx1 + BAND[0] * wh)
             & (cy >= cy0 - BAND[1] * wh) & (cy <= cy1 + BAND[1] * wh))
     return np.stack([x, y, x + w, y + h, area], 1)[keep]
+
+
+def _darkness(crop: np.ndarray, mask: np.ndarray) -> np.ndarray | None:
+    """Each pixel's share of full ink, 0 (the paper's tone: the median off the mask) to 1 (the ink's tone:
+    the 10th percentile of the mask from its dark side), light ink on a dark ground too."""
+    if not mask.any() or mask.all():
+        return None
+    paper = float(np.median(crop[mask == 0]))
+    ink = crop[mask == 1].astype(np.float64)
+    tone = float(np.percentile(ink, 10 if paper > ink.mean() else 90))
+    if abs(paper - tone) < 1:
+        return None
+    return np.clip((paper - crop.astype(np.float64)) / (paper - tone), 0.0, 1.0)
+
+
+def _bar_rows(dark: np.ndarray, xyxy: list[float], pad: float) -> list[float]:
+    """A bar's box (a hyphen, a dash) with its height from its ink's mass: its middle half's columns' mean
+    darkness summed over the rows `pad` around it (blur spreads a 1-pixel bar over three rows but keeps its
+    mass), centred on that mass; its ends as they were."""
+    x0, y0, x1, y1 = xyxy
+    inset = (x1 - x0) / 4
+    r0, r1 = max(int(np.floor(y0 - pad)), 0), min(int(np.ceil(y1 + pad)), dark.shape[0])
+    c0, c1 = max(int(round(x0 + inset)), 0), min(int(round(x1 - inset)), dark.shape[1])
+    if c1 <= c0 or r1 <= r0:
+        return xyxy
+    rows = dark[r0:r1, c0:c1].mean(1)
+    mass = float(rows.sum())
+    if mass <= 0:
+        return xyxy
+    cy = r0 + 0.5 + float((np.arange(r1 - r0) * rows).sum()) / mass
+    return [x0, cy - mass / 2, x1, cy + mass / 2]
 
 
 def _overlap(a, b) -> float:
@@ -228,9 +268,13 @@ def _snap(box: _Box, cluster: list[float]) -> None:
 
 def _fill(boxes: list[_Box], inside: list[list[list[float]]], free: list[list[float]], need: int,
           split: bool, score: float) -> list[_Box]:
-    """`need` more boxes: the free clusters, largest first, then (with `split`) cuts at the widest gaps
-    between the clusters inside one box."""
-    added = [_Box(g[:4], None, score) for g in sorted(free, key=lambda g: -g[4])[:need]]
+    """`need` more boxes: the free clusters, largest first (those the boxes already span for the most part
+    last: letters boxed already, their centre in a gap between two boxes), then (with `split`) cuts at the
+    widest gaps between the clusters inside one box."""
+    def spanned(g) -> bool:
+        return sum(max(0.0, _overlap(g, b.xyxy)) for b in boxes) >= COVERED * (g[2] - g[0])
+
+    added = [_Box(g[:4], None, score) for g in sorted(free, key=lambda g: (spanned(g), -g[4]))[:need]]
     need -= len(added)
     cuts: dict[int, set[float]] = {}
     if need > 0 and split:
@@ -246,6 +290,28 @@ def _fill(boxes: list[_Box], inside: list[list[list[float]]], free: list[list[fl
             parts[-1].append(g)
         added += [_Box(_hull(p), None, boxes[i].score) for p in parts]
     return [b for i, b in enumerate(boxes) if i not in cuts] + added
+
+
+def _trailing_mark(boxes: list[_Box], inside: list[list[list[float]]], free: list[list[float]], height: float,
+                   score: float) -> None:
+    """A word ending in a mark (TRAILING) with a letter short: its rightmost cluster, when mark-sized (at most
+    MARK_SIZE heights high and half a height wide), becomes that mark's box first: free, or cut off the last
+    box it shares with other clusters (a colon boxed with the syllable before it). In place."""
+    everything = free + [g for gs in inside for g in gs]
+    last = max(everything, key=lambda g: (g[0] + g[2]) / 2)
+    if last[3] - last[1] > MARK_SIZE * height or last[2] - last[0] > 0.5 * height:
+        return
+    if any(g is last for g in free):
+        free[:] = [g for g in free if g is not last]
+    else:
+        i = next(i for i, gs in enumerate(inside) if any(g is last for g in gs))
+        rest = [g for g in inside[i] if g is not last]
+        if not rest:
+            return
+        boxes[i].xyxy, boxes[i].char = _hull(rest), None
+        inside[i] = rest
+    boxes.append(_Box(last[:4], None, score))
+    inside.append([last])
 
 
 def fit_word_chars(gray: np.ndarray, word: Word) -> list[Char]:
@@ -279,6 +345,8 @@ def fit_word_chars(gray: np.ndarray, word: Word) -> list[Char]:
                 j != i and _overlap(inside[i][0], o.xyxy) > OWN_SHARE * (inside[i][0][2] - inside[i][0][0])
                 for j, o in enumerate(boxes)):
             _snap(b, inside[i][0])
+    if len(boxes) < len(text) and text[-1] in TRAILING and clusters:
+        _trailing_mark(boxes, inside, free, core[3] - core[1], float(word.conf))
     if len(boxes) < len(text):
         hangul = any(ord(ch) >= 0x1100 for ch in text)
         boxes = sorted(_fill(boxes, inside, free, len(text) - len(boxes), not hangul, float(word.conf)),
@@ -288,6 +356,12 @@ def fit_word_chars(gray: np.ndarray, word: Word) -> list[Char]:
             _snap(b, g)
     inv = np.linalg.inv(np.vstack([m, [0.0, 0.0, 1.0]]))[:2]
     letters = list(text) if len(text) == len(boxes) else [""] * len(boxes)
+    dark = _darkness(crop, mask) if any(ch and ch in BARS for ch in letters) else None
+    if dark is not None:
+        pad = MASS_PAD * float(np.sqrt(abs(np.linalg.det(m[:, :2]))))
+        for letter, b in zip(letters, boxes):
+            if letter and letter in BARS:
+                b.xyxy, b.char = _bar_rows(dark, b.xyxy, pad), None
     chars = []
     for letter, b in zip(letters, boxes):
         quad = b.char.quad if b.char is not None else transform_quads(box_to_quad(*b.xyxy), inv)

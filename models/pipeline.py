@@ -7,6 +7,7 @@
        is read with the line decoding)
     -> a word read with a space in it split there (models.wordsplit)
     -> neighbours of a line read as one crop without a space joined (models.wordjoin)
+    -> separator rules typed as characters, found in pieces, completed from the ink into one word (models.rules)
     -> each read word's characters refit to its ink, the text giving their count and letters (models.charfit)
     -> post-OCR stages (clustering, entities, templates), each `Page -> Page`
 
@@ -28,7 +29,7 @@ from typing import Callable, Protocol, Sequence
 
 import numpy as np
 
-from models import charfit, wordends
+from models import charfit, rules, wordends
 from models.geometry import crop_quad
 from models.linefit import fit_line_quad
 from models.types import GIVEN_LINES, Page
@@ -78,6 +79,8 @@ class Pipeline:
                                     # (models.wordsplit); off where the boxes are given words (GT boxes)
     join_words: bool = True         # neighbours of a line read as one crop without a space become one word
                                     # (models.wordjoin); off where the boxes are given words
+    complete_rules: bool = True     # typed separator rules (`=====`) completed from the ink into one word
+                                    # (models.rules); off where the boxes are given words
     extend_words: bool = True       # detected words extended over the marks and letters past their ends
                                     # (models.wordends); never given boxes (fit_boxes)
     fit_chars: bool = True          # character boxes refit to each read word's ink (models.charfit)
@@ -143,7 +146,10 @@ class Pipeline:
         reader = self.region_reader(image) if self.join_words else None
         if reader is not None:
             join_words(page, reader)
+        made = rules.complete_rules(image, page) if self.complete_rules else []
         if self.fit_chars:
             charfit.fit_chars(image, page)
+            for rule in made:           # its bars' height from their ink's mass (charfit), its box theirs
+                rules.hug_chars(rule)
         for line in page.lines:
             line.text = " ".join(page.words[i].text for i in line.word_ids if page.words[i].text)

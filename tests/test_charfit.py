@@ -147,3 +147,48 @@ def test_the_pipeline_refits_characters_unless_told_not_to():
     assert [c.text for c in off.words[0].chars] == ["", "", ""]
     assert fit_chars(image, Page(width=120, height=100)).words == []
 
+
+
+
+def _hyphen_rows(coverage: float) -> tuple[float, float]:
+    """(height, centre) of the hyphen refit in "a-c" drawn one black row high with `coverage` of ink in the
+    rows above and below (a bar 1 + 2 * coverage pixels high, anti-aliased)."""
+    image = _image(A, (50, 50, 56, 51), C)
+    image[49, 50:56] = image[51, 50:56] = round(255 * (1 - coverage))
+    word = Word(quad=WORD, text="a-c", chars=[Char("", box_to_quad(*b), 0.9) for b in (A, C)])
+    ys = np.asarray(next(c for c in fit_word_chars(image, word) if c.text == "-").quad)[:, 1]
+    return float(ys.max() - ys.min()), float(ys.mean())
+
+
+def test_a_hyphen_is_as_high_as_its_ink_not_its_mask(monkeypatch):
+    import models.charfit as charfit
+    coverages = (0.2, 0.4, 0.6)
+    for cov in coverages:
+        height, centre = _hyphen_rows(cov)
+        assert height == pytest.approx(1 + 2 * cov, abs=0.1) and centre == pytest.approx(50.5, abs=0.1)
+    monkeypatch.setattr(charfit, "BARS", "")        # the mask's box: a row in or out, as the threshold falls
+    assert max(abs(_hyphen_rows(cov)[0] - (1 + 2 * cov)) for cov in coverages) > 0.2
+
+
+def test_a_free_cluster_the_boxes_already_span_is_added_last(monkeypatch):
+    import models.charfit as charfit
+    # a and b touch: one cluster whose centre falls in the gap between their two boxes, so it is free; the
+    # period is free too. The text needs one more character: the period, not the letters boxed already
+    a, b = (20, 40, 31, 60), (31, 40, 42, 60)
+    word = _word("ab.c", (20, 40, 30, 60), (32, 40, 42, 60), C)
+    chars = fit_word_chars(_image(a, b, DOT, C), word)
+    assert [c.text for c in chars] == list("ab.c") and _best_iou(chars, DOT) > 0.8
+    monkeypatch.setattr(charfit, "COVERED", 1e9)      # largest first, as before: the touching pair is taken
+    assert _best_iou(fit_word_chars(_image(a, b, DOT, C), word), DOT) < 0.5
+
+
+def test_a_trailing_colon_boxed_with_the_syllable_before_it_gets_its_own_box(monkeypatch):
+    import models.charfit as charfit
+    dots = (50, 44, 53, 47), (50, 54, 53, 57)
+    colon = (50, 44, 53, 57)
+    word = _word("가나:", A, (35, 40, 54, 60))     # the detector boxed 나 and the colon as one
+    chars = fit_word_chars(_image(A, B, *dots), word)
+    assert [c.text for c in chars] == ["가", "나", ":"]
+    assert _best_iou(chars, colon) > 0.8 and _best_iou(chars, B) > 0.8
+    monkeypatch.setattr(charfit, "TRAILING", "")      # a Hangul word's box is not split at gaps: no letters
+    assert [c.text for c in fit_word_chars(_image(A, B, *dots), word)] == ["", ""]

@@ -75,6 +75,7 @@ def gt_boxes_engine(weights_dir: str | Path | None = None, device: str = "cpu",
         raise RuntimeError(f"lakeocr readers cannot load: {exc}") from exc
     pipeline.split_words = False        # the GT boxes are the words: a space read inside one is a misread
     pipeline.join_words = False         # ... and two of them are two words
+    pipeline.complete_rules = False     # ... nor a rule's pieces one
     pipeline.fit_boxes = True           # drawn upright around text that may be skewed (models.linefit)
     return LakeOcrEngine(pipeline), boxes
 
