@@ -38,7 +38,8 @@ Unread words, and pages whose words carry no detected characters at all (given b
 are; a read word the detector gave no character (a mark a word was extended over, then split off) gets them
 from its ink. Measured on the
 detector's 48 held-out pages: character H-mean 0.883 -> 0.939, 0.949 with the stricter thresholds and the
-doubles (docs/ARCHITECTURE.md, "Characters refit to each read word's ink").
+doubles, 0.951 with the bars, the trailing marks, the spanned clusters last and typed rules (models.rules)
+(docs/ARCHITECTURE.md, "Characters refit to each read word's ink").
 """
 from __future__ import annotations
 
