@@ -96,9 +96,9 @@ def _follow(ext: np.ndarray, used: np.ndarray, start: np.ndarray, ref_h: float, 
     """Glyphs after `start` (t0, t1, s0, s1) along the line in `direction` (+1 right, -1 left)."""
     out: list[np.ndarray] = []
     last = start
+    ec = (ext[:, 2] + ext[:, 3]) / 2
     while True:
         sc = (last[2] + last[3]) / 2
-        ec = (ext[:, 2] + ext[:, 3]) / 2
         if direction > 0:
             dist = ext[:, 0] - last[1]
         else:
