@@ -38,7 +38,7 @@ from models.types import Char, Line, Page, Word
 RULE_CHARS = "=-*_~#"
 MIN_GLYPHS = 8          # a shorter chain is left as it was read
 GAP_SLACK = 0.6         # of the pitch, beyond the seed's own gap between glyphs
-DRIFT = 0.3             # of the seed's height: how far across the line the next glyph's centre may move
+DRIFT = 0.5             # of the seed's height: how far across the line the next glyph's centre may move
 SIZE_TOL = 0.4          # of the seed glyphs' height (plus a pixel)
 MAX_GLYPH_H = 1.3       # ink taller than this many seed heights is not a glyph of the rule
 MIN_AREA = 3            # page pixels: smaller components are specks
