@@ -219,21 +219,21 @@ def complete_rules(image: np.ndarray, page: Page) -> list[Word]:
     ink = _Ink(to_gray(image))
     absorbed: dict[int, int] = {}                 # word index -> rule index
     rules: list[Word] = []
+    first: list[int] = []                         # rule index -> its first piece's word index
     for i, char in seeds:
         if i in absorbed:
             continue
-        found = _rule_word(page.words[i], char, ink)
-        if found is None:
+        rule = _rule_word(page.words[i], char, ink)
+        if rule is None:
             continue
-        rule = found
         members = [k for k, w in enumerate(page.words)
                    if k not in absorbed and (k == i or _on(w, rule))]
         for k in members:
             absorbed[k] = len(rules)
+        first.append(members[0])                # the rule takes its first piece's place
         rules.append(rule)
     if not rules:
         return []
-    first = {r: min(k for k, v in absorbed.items() if v == r) for r in range(len(rules))}
     new_index: dict[int, int] = {}
     words: list[Word] = []
     for k, w in enumerate(page.words):
@@ -249,7 +249,7 @@ def complete_rules(image: np.ndarray, page: Page) -> list[Word]:
         ids: list[int] = []
         for k in line.word_ids:
             j = new_index[first[absorbed[k]]] if k in absorbed else new_index[k]
-            if j in ids or (k in absorbed and j in placed and j not in ids):
+            if j in ids or (k in absorbed and j in placed):
                 continue
             ids.append(j)
             if k in absorbed:
