@@ -8,7 +8,9 @@
                                                   [--tesseract-all] [--tesseract-boxes both] [--no-fit] [--no-grow]
     .venv/bin/python bench/bench_recognizer.py symbols                   # symbol words, rare symbols, `&`
     .venv/bin/python bench/bench_recognizer.py printed --per-script 300  # receipt printers' dot bitmaps
+    .venv/bin/python bench/bench_recognizer.py banners --per-script 200  # light text on dark / halftone bands
     ... [--reread]    # any of them with the predictor's reread of doubtful crops (RecognitionPredictor.set_reread)
+    ... [--reread --no-lexicon]    # the reread without English words for its doubtful Latin words
 
 Speed is reported as wall crops/s AND crops per CPU-second (process time): on a shared machine the second
 is the honest single-core figure. Peak memory = ru_maxrss of a fresh subprocess per precision.
@@ -54,7 +56,7 @@ def predictor(args, batch_size: int | None = None) -> RecognitionPredictor:
     pred = RecognitionPredictor.from_weights(args.name, args.weights_dir, args.device, args.precision,
                                              batch_size=batch_size)
     if args.reread:
-        pred.set_reread()
+        pred.set_reread(lexicon=not args.no_lexicon)
     return pred
 
 
@@ -95,6 +97,7 @@ def speed(args) -> dict:
         cmd = [sys.executable, __file__, "_speed_one", "--precision", p, "--n", str(args.n), "--repeat",
                str(args.repeat), "--threads", str(args.threads), "--name", args.name, "--weights-dir",
                str(args.weights_dir), "--per-script", str(args.per_script)] + ["--reread"] * args.reread + (
+               ["--no-lexicon"] * args.no_lexicon) + (
                ["--batch-size", str(args.batch_size)] if args.batch_size else [])
         res = subprocess.run(cmd, capture_output=True, text=True, check=True)
         out[p] = json.loads(res.stdout.strip().splitlines()[-1])
@@ -114,12 +117,14 @@ def synth(args) -> dict:
 
 def printed(args) -> dict:
     """Word acc + CER per script on held-out crops printed as a receipt printer's dot bitmap
-    (eval_sets.printed_eval_pool); the line crops (text with a space) are read with `lines=True`, as the
+    (eval_sets.printed_eval_pool), or with `banners` reversed out of a dark or halftone banner
+    (eval_sets.banner_eval_pool); the line crops (text with a space) are read with `lines=True`, as the
     pipeline reads a region."""
-    from models.recognition.eval_sets import printed_eval_pool
+    from models.recognition.eval_sets import banner_eval_pool, printed_eval_pool
 
     torch.set_num_threads(args.threads)
-    pool = printed_eval_pool(args.per_script, CACHE)
+    pool = (banner_eval_pool(args.per_script, CACHE, args.split) if args.what == "banners"
+            else printed_eval_pool(args.per_script, CACHE))
     pred = predictor(args)
     texts = [""] * len(pool)
     for lines in (False, True):
@@ -224,7 +229,7 @@ def real(args) -> dict:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("what", choices=("speed", "synth", "real", "symbols", "printed", "_speed_one"))
+    p.add_argument("what", choices=("speed", "synth", "real", "symbols", "printed", "banners", "_speed_one"))
     p.add_argument("--name", default="recognizer")
     p.add_argument("--weights-dir", type=Path, default=WEIGHTS_DIR)
     p.add_argument("--device", default="cpu")
@@ -243,10 +248,14 @@ def main(argv=None) -> int:
                    help="real: fit only, no edge moved over the characters it cuts (models.linefit.grow_to_ink)")
     p.add_argument("--reread", action="store_true",
                    help="read doubtful crops again, stretched (RecognitionPredictor.set_reread); every subcommand")
+    p.add_argument("--split", choices=("eval", "train"), default="eval",
+                   help="banners: held-out fonts (the benchmark) or training fonts (the dev set)")
+    p.add_argument("--no-lexicon", action="store_true",
+                   help="with --reread: no English words for doubtful Latin words (models.recognition.lexicon)")
     p.add_argument("--out", type=Path)
     args = p.parse_args(argv)
     result = {"speed": speed, "synth": synth, "real": real, "symbols": symbols, "printed": printed,
-              "_speed_one": speed_one}[args.what](args)
+              "banners": printed, "_speed_one": speed_one}[args.what](args)
     text = json.dumps(result, ensure_ascii=False, indent=None if args.what == "_speed_one" else 2)
     print(text)
     if args.out:

@@ -7,6 +7,7 @@ import torch
 from models.recognition.charset import Charset
 from models.recognition.model import ColumnViTSTR, ColumnViTSTRConfig
 from models.recognition.decode import ctc_greedy, ctc_log_likelihood
+from models.recognition.lexicon import Lexicon
 from models.recognition.predictor import REREAD_SCALES, RecognitionPredictor, consensus, stretch, vote
 
 
@@ -151,6 +152,26 @@ def test_only_doubtful_crops_are_read_again_until_two_readings_agree(predictor, 
     width = [round(100 * s) for s in REREAD_SCALES]
     assert fake.calls[1:] == [[(1, width[0]), (3, width[0]), (4, width[0])], [(1, width[1]), (4, width[1])],
                               [(4, width[2])]]
+
+
+def test_the_reread_spells_its_doubtful_words_from_the_lexicon(predictor, monkeypatch):
+    # crop 1 is doubtful and read "cbb" at every scale, its views giving "a" some mass; crop 0 is sure
+    def scripted():
+        return Scripted({0: ("cbb", 0.99), 1: ("cbb", 0.5)}, {1: [("cbb", 0.5)] * 3})
+
+    monkeypatch.setattr(predictor, "_read", scripted())
+    predictor.set_reread()
+    try:
+        assert "received" in predictor.lexicon                  # the English list, on with the reread
+        predictor.lexicon = Lexicon(["cab"])
+        assert [t for t, _ in predictor.recognize(crops_with_ids(2))] == ["cbb", "cab"]
+        predictor.set_reread(lexicon=False)
+        assert predictor.lexicon is None
+        monkeypatch.setattr(predictor, "_read", scripted())
+        assert [t for t, _ in predictor.recognize(crops_with_ids(2))] == ["cbb", "cbb"]
+    finally:
+        predictor.set_reread(())
+    assert predictor.lexicon is None                            # no reread, no lexicon
 
 
 def test_reread_off_reads_once(predictor, monkeypatch):

@@ -47,19 +47,61 @@ def to_gray(crop: np.ndarray) -> np.ndarray:
     return crop
 
 
-def ink_crop(crop: np.ndarray, spec: CropSpec) -> np.ndarray:
-    """Any uint8 crop -> uint8 (height, w) ink map (ink 255, paper 0; light-on-dark crops flipped), resized to
-    the height, squashed to at most max_width. The predictors batch these (4x less memory than float) and
-    scale to [0, 1] on their device; `normalize_crop` is the same as float32."""
+def _gray_at_height(crop: np.ndarray, spec: CropSpec) -> np.ndarray:
     gray = to_gray(crop)
     h, w = gray.shape
     new_w = max(1, min(spec.max_width, int(round(w * spec.height / h))))
     if (h, w) != (spec.height, new_w):
         gray = cv2.resize(gray, (new_w, spec.height), interpolation=cv2.INTER_AREA if h > spec.height else cv2.INTER_LINEAR)
+    return gray
+
+
+def _dark(gray: np.ndarray) -> bool:
     # "the median gray level is below DARK_BACKGROUND", without a sort: more than half the pixels are darker
-    if 2 * np.count_nonzero(gray < DARK_BACKGROUND) > gray.size:
+    return 2 * np.count_nonzero(gray < DARK_BACKGROUND) > gray.size
+
+
+def _ink_of(gray: np.ndarray) -> np.ndarray:
+    if _dark(gray):
         return np.ascontiguousarray(gray)           # light text on a dark background: the light is the ink
     return cv2.bitwise_not(gray)
+
+
+def ink_crop(crop: np.ndarray, spec: CropSpec) -> np.ndarray:
+    """Any uint8 crop -> uint8 (height, w) ink map (ink 255, paper 0; light-on-dark crops flipped), resized to
+    the height, squashed to at most max_width. The predictors batch these (4x less memory than float) and
+    scale to [0, 1] on their device; `normalize_crop` is the same as float32."""
+    return _ink_of(_gray_at_height(crop, spec))
+
+
+# Light text on a gray or halftone (stippled) band, as receipts print their headers, has a median gray level
+# above DARK_BACKGROUND, so `ink_crop` reads its band as ink. `ink_views` offers such crops a second map.
+BAND_SMOOTH = 1.0      # sigma (px at the model's height) of the blur the two tones are told apart on
+BAND_DESCREEN = 0.8    # sigma of the blur that melts a halftone screen in the reversed view
+
+
+def ink_views(crop: np.ndarray, spec: CropSpec) -> tuple[np.ndarray, np.ndarray | None]:
+    """`ink_crop`'s map, and where the crop may instead be light text on a darker band, that reading of it
+    (else None): on the crop blurred by BAND_SMOOTH, Otsu's two tones, of which the light one is the smaller
+    while `ink_crop` took the dark one for ink. The second map is the light tone as ink, blurred by
+    BAND_DESCREEN (a halftone's dots melt into a gray) and stretched so the band's median is paper (0) and
+    the light tone's 90th percentile full ink (255). Bold dark text in a tight box is often the larger tone
+    too, so which map a crop is read with is the reader's choice (RecognitionPredictor.recognize)."""
+    gray = _gray_at_height(crop, spec)
+    ink = _ink_of(gray)
+    if _dark(gray) or gray.size < 16:                  # already read as light on dark, or too small to tell
+        return ink, None
+    smooth = cv2.GaussianBlur(gray, (0, 0), BAND_SMOOTH)
+    t, _ = cv2.threshold(smooth, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    light = smooth > t
+    n_light = np.count_nonzero(light)
+    if not 0 < 2 * n_light < light.size:
+        return ink, None
+    band = cv2.GaussianBlur(gray, (0, 0), BAND_DESCREEN).astype(np.float32)
+    paper, full = float(np.median(band[~light])), float(np.percentile(band[light], 90))
+    if full - paper < 10:                              # no contrast between the tones: nothing to read
+        return ink, None
+    return ink, np.clip((band - paper) * (255.0 / (full - paper)), 0, 255).astype(np.uint8)
 
 
 def normalize_crop(crop: np.ndarray, spec: CropSpec) -> np.ndarray:

@@ -96,6 +96,30 @@ def printed_eval_pool(per_script: int, cache_dir: Path) -> CropPool:
     return _script_parts(Path(cache_dir) / f"printed_{per_script}.npz", source_for, per_script, EVAL_SEED + 100)
 
 
+def banner_eval_pool(per_script: int, cache_dir: Path, split: str = "eval") -> CropPool:
+    """Crops reversed out of a banner (models.synth.crops.banner: light text on a solid dark fill or on a
+    halftone gray), `per_script` of each of hangul / latin / digits, half of them text lines of 2-4 words,
+    half printed as a receipt printer's dots. `split` "eval" (held-out fonts) is the benchmark; "train" is
+    the dev set the band map's choices were made on (RecognitionPredictor._choose_views). Synth engine only."""
+    from models.synth.crops import render_text_line_crop, render_word_crop
+    from models.synth.fonts import load_fonts
+
+    def source_for(script):
+        fonts = load_fonts(split)
+
+        def source(rng):
+            kw = dict(script=script, fonts=fonts, print_p=0.5, banner_p=1.0)
+            try:
+                c = (render_text_line_crop(rng, words=(2, 4), **kw) if rng.random() < 0.5
+                     else render_word_crop(rng, **kw))
+            except ValueError:          # no face of the split covers the text: draw another
+                return source(rng)
+            return c.image, c.text, c.script
+        return source
+    seed = EVAL_SEED + (200 if split == "eval" else 300)
+    return _script_parts(Path(cache_dir) / f"banner_{split}_{per_script}.npz", source_for, per_script, seed)
+
+
 def train_pool(n: int, seed: int, engine: str, cache_dir: Path, script: str = "") -> CropPool:
     """A fixed pool of n training-font word crops (one script, or the usual mix when script is "")."""
     def build():        # fonts are only needed when the pool is not cached yet

@@ -19,8 +19,9 @@ import torch
 
 from models.precision import autocast, place, resolve_precision
 from models.recognition.charset import Charset
-from models.recognition.data import CropSpec, ink_crop, pad_batch, to_model_input, width_buckets
+from models.recognition.data import CropSpec, ink_views, pad_batch, to_model_input, width_buckets
 from models.recognition.decode import SPACE_THRESHOLD, ctc_greedy, ctc_log_likelihood
+from models.recognition.lexicon import Lexicon, snap
 from models.recognition.model import ColumnViTSTR, ColumnViTSTRConfig
 from models.weights import WEIGHTS_DIR, load_weights
 
@@ -133,7 +134,8 @@ class RecognitionPredictor:
         `o` / `l` inside a number are read by their neighbours (models.recognition.confusables)."""
         if isinstance(crops, np.ndarray):
             raise ValueError("pass a sequence of crops, not one array")
-        norm = [ink_crop(c, self.spec) for c in crops]
+        norm, bands = zip(*(ink_views(c, self.spec) for c in crops)) if len(crops) else ((), ())
+        norm = self._choose_views(list(norm), bands, lines)
         if not self.reread:
             return self._read(norm, lines)
         out: list[tuple[str, float]] = [("", 0.0)] * len(norm)
@@ -141,6 +143,23 @@ class RecognitionPredictor:
             for i, read in zip(idx, self._read_again([norm[i] for i in idx], lines)):
                 out[i] = read
         return out
+
+    def _choose_views(self, norm: list[np.ndarray], bands: Sequence[np.ndarray | None], lines: bool
+                      ) -> list[np.ndarray]:
+        """Crops that may be light text on a band (models.recognition.data.ink_views) read both ways: the band's
+        map replaces the plain one where it reads something with a higher confidence per character (the
+        geometric mean: a confidence is a product over the characters, and junk read off a band's dots is
+        often shorter than the text). Chosen on rendered banner crops (training fonts): word accuracy 0.288
+        plain, 0.612 by the whole confidence, 0.630 per character, 0.633 with the band's map always taken,
+        which reads bold text in tight boxes inverted."""
+        idx = [i for i, b in enumerate(bands) if b is not None]
+        if idx:
+            plain = self._read([norm[i] for i in idx], lines)
+            banded = self._read([bands[i] for i in idx], lines)
+            for i, (p_text, p), (b_text, b) in zip(idx, plain, banded):
+                if b_text.strip() and b ** (1 / len(b_text)) > p ** (1 / max(1, len(p_text))):
+                    norm[i] = bands[i]
+        return norm
 
     def _groups(self, norm: list[np.ndarray]) -> list[list[int]]:
         """Whole width buckets of crops, grouped up to REREAD_GROUP_TOKENS tokens. The rereads of a group are
@@ -175,17 +194,24 @@ class RecognitionPredictor:
                 views[i].append(lg)
             pending = [i for i in pending if len({t for t, _ in reads[i]}) == len(reads[i])]
         for i in reads:
-            out[i] = consensus(reads[i], views[i], self.charset)
+            text, conf = consensus(reads[i], views[i], self.charset)
+            if self.lexicon is not None:
+                text = snap(text, views[i], self.charset, self.lexicon)
+            out[i] = (text, conf)
         return out
 
-    def set_reread(self, scales: Sequence[float] = REREAD_SCALES, below: float = REREAD_BELOW) -> None:
+    def set_reread(self, scales: Sequence[float] = REREAD_SCALES, below: float = REREAD_BELOW,
+                   lexicon: bool = True) -> None:
         """Read crops whose confidence is below `below` again at the horizontal scales of `scales`, in turn,
         until two readings of a crop agree, and keep the reading its views find likeliest (`consensus`);
-        `scales=()` turns it off (the default: speed)."""
+        with `lexicon`, its Latin words that are no English word are then spelt as the English word its views
+        find nearly as likely, if one is (models.recognition.lexicon.snap). `scales=()` turns it off (the
+        default: speed)."""
         scales = tuple(float(s) for s in scales)
         if any(not 0.25 <= s <= 4.0 for s in scales) or not 0.0 <= below <= 1.0:
             raise ValueError(f"reread scales must lie in [0.25, 4] and the threshold in [0, 1], got {scales}, {below}")
         self.reread, self.reread_below = scales, float(below)
+        self.lexicon = Lexicon.english() if lexicon and scales else None
 
     def _read(self, norm: list[np.ndarray], lines: bool, keep_below: float | None = None):
         """Greedy reads of ink maps (ink_crop), in input order. With `keep_below`, also each crop's (T, C)
