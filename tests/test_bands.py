@@ -32,11 +32,16 @@ def test_dark_text_on_paper_and_light_text_on_black_get_one_map():
     assert ink_views(np.full((32, 60), 128, np.uint8), SPEC)[1] is None    # one tone: nothing to tell apart
 
 
+def on_halftone(text: np.ndarray) -> np.ndarray:
+    """`text` in light gray on a band screened by a 2-px checker: half the band's pixels black."""
+    yy, xx = np.mgrid[:text.shape[0], :text.shape[1]]
+    screen = ((yy // 2 + xx // 2) % 2 == 0)
+    return np.where(text, 240, np.where(screen, 0, 255)).astype(np.uint8)
+
+
 def test_light_text_on_a_halftone_band_gets_a_second_map_with_the_text_as_ink():
     text = strokes()
-    yy, xx = np.mgrid[:32, :120]
-    screen = ((yy // 2 + xx // 2) % 2 == 0)                 # a 2-px checker: half the band's pixels black
-    crop = np.where(text, 240, np.where(screen, 0, 255)).astype(np.uint8)
+    crop = on_halftone(text)
     assert np.median(crop) > 100                           # ink_crop alone reads the band as the ink ...
     ink, band = ink_views(crop, SPEC)
     assert ink[~text].mean() > ink[text].mean()            # ... and the text as paper
@@ -73,6 +78,23 @@ def test_the_band_map_is_taken_where_it_reads_better_per_character(predictor, ba
     band = np.full((32, 40), 7, np.uint8)
     plain = np.full((32, 40), 9, np.uint8)
     predictor._read = Reader(lambda c: band_read if c[0, 0] == 7 else plain_read)
-    chosen = predictor._choose_views([plain, plain], [band, None], lines=False)
-    assert chosen[1] is plain                              # no band offered: untouched
+    chosen, known = predictor._choose_views([plain, plain], [band, None], lines=False)
+    assert chosen[1] is plain and 1 not in known           # no band offered: untouched, not read yet
     assert (chosen[0] is band) == takes_band
+    assert known[0] == (band_read if takes_band else plain_read)     # the reading of the map kept
+
+
+
+def test_without_the_reread_a_crop_read_both_ways_is_not_read_again(predictor):
+    crop = on_halftone(strokes())
+    ink, band = ink_views(crop, SPEC)
+    calls = []
+
+    def read(norm, lines, keep_below=None):
+        calls.append(len(norm))
+        return [("abcab", 0.5) if np.array_equal(c, band) else ("a", 0.1) for c in norm]
+
+    predictor._read = read
+    paper = np.where(strokes(), 20, 235).astype(np.uint8)
+    assert predictor.recognize([crop, paper]) == [("abcab", 0.5), ("a", 0.1)]
+    assert calls == [1, 1, 1]              # the banded crop both ways, then only the crop on paper
