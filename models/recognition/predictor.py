@@ -131,7 +131,10 @@ class RecognitionPredictor:
         (several words): decoded with `space_threshold` (models.recognition.decode.ctc_greedy); word crops
         are decoded by the argmax alone, where a rescued space split words (GT word boxes of synth_ko:
         bag-of-words F1 0.848 -> 0.827). With `confusables` (the default) a `0` / `1` read inside a word and an
-        `o` / `l` inside a number are read by their neighbours (models.recognition.confusables)."""
+        `o` / `l` inside a number are read by their neighbours (models.recognition.confusables). A crop that may
+        be light text on a gray or halftone band is read from the map of `ink_views` that reads it better
+        (`_choose_views`); with the reread (`set_reread`), the doubtful crops are read again and their Latin
+        words checked against an English lexicon."""
         if isinstance(crops, np.ndarray):
             raise ValueError("pass a sequence of crops, not one array")
         norm, bands = zip(*(ink_views(c, self.spec) for c in crops)) if len(crops) else ((), ())

@@ -11,6 +11,7 @@
 # The wheels, fetched here for the GPU machine's Python 3.12:
 #   .venv/bin/python -m pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
 #     --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 -d device/whl faker==40.63.0 rapidfuzz==3.14.6
+#   (and pyspellchecker==0.9.1, pure Python, for the reread's English words if a run reads with --reread)
 set -u
 MINUTES=${1:-6}
 shift $(( $# > 0 ? 1 : 0 ))
