@@ -61,17 +61,18 @@ def _dark(gray: np.ndarray) -> bool:
     return 2 * np.count_nonzero(gray < DARK_BACKGROUND) > gray.size
 
 
-def _ink_of(gray: np.ndarray) -> np.ndarray:
+def _ink_of(gray: np.ndarray) -> tuple[np.ndarray, bool]:
+    """The ink map of a gray crop at the model's height, and whether it was taken as light text on dark."""
     if _dark(gray):
-        return np.ascontiguousarray(gray)           # light text on a dark background: the light is the ink
-    return cv2.bitwise_not(gray)
+        return np.ascontiguousarray(gray), True     # light text on a dark background: the light is the ink
+    return cv2.bitwise_not(gray), False
 
 
 def ink_crop(crop: np.ndarray, spec: CropSpec) -> np.ndarray:
     """Any uint8 crop -> uint8 (height, w) ink map (ink 255, paper 0; light-on-dark crops flipped), resized to
     the height, squashed to at most max_width. The predictors batch these (4x less memory than float) and
     scale to [0, 1] on their device; `normalize_crop` is the same as float32."""
-    return _ink_of(_gray_at_height(crop, spec))
+    return _ink_of(_gray_at_height(crop, spec))[0]
 
 
 # Light text on a gray or halftone (stippled) band, as receipts print their headers, has a median gray level
@@ -88,10 +89,8 @@ def ink_views(crop: np.ndarray, spec: CropSpec) -> tuple[np.ndarray, np.ndarray 
     the light tone's 90th percentile full ink (255). Bold dark text in a tight box is often the larger tone
     too, so which map a crop is read with is the reader's choice (RecognitionPredictor.recognize)."""
     gray = _gray_at_height(crop, spec)
-    if _dark(gray):                                    # already read as light on dark
-        return np.ascontiguousarray(gray), None
-    ink = cv2.bitwise_not(gray)
-    if gray.size < 16:                                 # too small to tell
+    ink, dark = _ink_of(gray)
+    if dark or gray.size < 16:                         # already read as light on dark, or too small to tell
         return ink, None
     smooth = cv2.GaussianBlur(gray, (5, 5), BAND_SMOOTH)       # 5 taps (2 sigma): a third of the default 7's time
     t, _ = cv2.threshold(smooth, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)

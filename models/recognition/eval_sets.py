@@ -75,32 +75,10 @@ def synthetic_eval_pool(per_script: int, cache_dir: Path, engine: str = "auto") 
                          lambda s: script_source("eval", s, engine), per_script, EVAL_SEED)
 
 
-def printed_eval_pool(per_script: int, cache_dir: Path) -> CropPool:
-    """Held-out fonts, degraded, every crop printed as a receipt printer's dot bitmap
-    (models.synth.crops.printed_render): `per_script` crops of each of hangul / latin / digits, half of them
-    text lines of 2-4 words (their text holds the spaces). Synth engine only."""
-    from models.synth.crops import render_text_line_crop, render_word_crop
-    from models.synth.fonts import load_fonts
-
-    def source_for(script):
-        fonts = load_fonts("eval")
-
-        def source(rng):
-            try:
-                c = (render_text_line_crop(rng, script=script, fonts=fonts, words=(2, 4), print_p=1.0)
-                     if rng.random() < 0.5 else render_word_crop(rng, script=script, fonts=fonts, print_p=1.0))
-            except ValueError:          # no eval face covers the text: draw another
-                return source(rng)
-            return c.image, c.text, c.script
-        return source
-    return _script_parts(Path(cache_dir) / f"printed_{per_script}.npz", source_for, per_script, EVAL_SEED + 100)
-
-
-def banner_eval_pool(per_script: int, cache_dir: Path, split: str = "eval") -> CropPool:
-    """Crops reversed out of a banner (models.synth.crops.banner: light text on a solid dark fill or on a
-    halftone gray), `per_script` of each of hangul / latin / digits, half of them text lines of 2-4 words,
-    half printed as a receipt printer's dots. `split` "eval" (held-out fonts) is the benchmark; "train" is
-    the dev set the band map's choices were made on (RecognitionPredictor._choose_views). Synth engine only."""
+def _words_or_lines(split: str, **style):
+    """source_for(script) for `_script_parts`: half text lines of 2-4 words (their text holds the spaces),
+    half single words, in the fonts of `split`, drawn with the crop styles `style` of models.synth.crops
+    (print_p, banner_p, ...); a text no face of the split covers is drawn again. Synth engine only."""
     from models.synth.crops import render_text_line_crop, render_word_crop
     from models.synth.fonts import load_fonts
 
@@ -108,7 +86,7 @@ def banner_eval_pool(per_script: int, cache_dir: Path, split: str = "eval") -> C
         fonts = load_fonts(split)
 
         def source(rng):
-            kw = dict(script=script, fonts=fonts, print_p=0.5, banner_p=1.0)
+            kw = dict(script=script, fonts=fonts, **style)
             try:
                 c = (render_text_line_crop(rng, words=(2, 4), **kw) if rng.random() < 0.5
                      else render_word_crop(rng, **kw))
@@ -116,8 +94,25 @@ def banner_eval_pool(per_script: int, cache_dir: Path, split: str = "eval") -> C
                 return source(rng)
             return c.image, c.text, c.script
         return source
+    return source_for
+
+
+def printed_eval_pool(per_script: int, cache_dir: Path) -> CropPool:
+    """Held-out fonts, degraded, every crop printed as a receipt printer's dot bitmap
+    (models.synth.crops.printed_render): `per_script` crops of each of hangul / latin / digits, half of them
+    text lines of 2-4 words (their text holds the spaces). Synth engine only."""
+    return _script_parts(Path(cache_dir) / f"printed_{per_script}.npz", _words_or_lines("eval", print_p=1.0),
+                         per_script, EVAL_SEED + 100)
+
+
+def banner_eval_pool(per_script: int, cache_dir: Path, split: str = "eval") -> CropPool:
+    """Crops reversed out of a banner (models.synth.crops.banner: light text on a solid dark fill or on a
+    halftone gray), `per_script` of each of hangul / latin / digits, half of them text lines of 2-4 words,
+    half printed as a receipt printer's dots. `split` "eval" (held-out fonts) is the benchmark; "train" is
+    the dev set the band map's choices were made on (RecognitionPredictor._choose_views). Synth engine only."""
     seed = EVAL_SEED + (200 if split == "eval" else 300)
-    return _script_parts(Path(cache_dir) / f"banner_{split}_{per_script}.npz", source_for, per_script, seed)
+    return _script_parts(Path(cache_dir) / f"banner_{split}_{per_script}.npz",
+                         _words_or_lines(split, print_p=0.5, banner_p=1.0), per_script, seed)
 
 
 def train_pool(n: int, seed: int, engine: str, cache_dir: Path, script: str = "") -> CropPool:

@@ -12,13 +12,13 @@ as read, dictionary word or not (names, codes, `Jalan`).
 Left as read: tokens with fewer than MIN_LETTERS ASCII letters or more than MAX_DIGITS digits, tokens with any
 other character inside (e-mail addresses, `U5/BT`, Hangul), and all-capital tokens of at most ACRONYM letters
 (`GST`, `SDN`, `CHK`: acronyms and codes, which the lexicon lacks and which lie one letter from a word).
-The word list is pyspellchecker's English frequency list (160,000 words; only its words are used, not their
-counts), alphabetic ASCII words of MIN_LETTERS letters or more.
+The word list is pyspellchecker's English frequency list (160,572 entries; only its words are used, not their
+counts): its 127,845 alphabetic ASCII words of MIN_LETTERS letters or more.
 
 Chosen on the printed dev crops (`bench_recognizer.py printed`, held-out fonts, receipt printers' dots, texts
 from Faker): MARGIN 4 of 0 / 2 / 4 / 8 nats (edits 666 -> 660 / 639 / 630 / 632 with a first version that
 tried distance 2 everywhere and had no acronym rule). SROIE's lines were measured after that choice; see
-docs/ARCHITECTURE.md ("English words for doubtful crops").
+docs/ARCHITECTURE.md ("English words for the reread's doubtful Latin words").
 """
 from __future__ import annotations
 
